@@ -1,0 +1,6 @@
+//! The identity subgraph as its own process.
+
+#[tokio::main]
+async fn main() -> Result<(), agora_kit::service::StartError> {
+    agora_kit::service::run_standalone("identity", agora_identity::build).await
+}

@@ -1,0 +1,61 @@
+//! Identity's queries and its `User` entity resolver.
+
+use std::sync::Arc;
+
+use agora_kit::ServiceError;
+use agora_kit::auth::optional_viewer;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ErrorExtensions, ID, Object, Result, ResultExt};
+use uuid::Uuid;
+
+use super::AccountLoader;
+use super::types::User;
+use crate::accounts::Identity;
+use crate::error::IdentityError;
+use crate::store::account;
+
+/// Identity's root query fields.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The signed-in user, or null without a token. A token of an ended session is refused.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(viewer) = optional_viewer(ctx) else {
+            return Ok(None);
+        };
+        let identity = ctx.data_unchecked::<Arc<Identity>>();
+        if !identity.session_is_active(viewer.session_id).await.extend()? {
+            return Err(ServiceError::unauthenticated().extend());
+        }
+        load(ctx, viewer.user_id).await
+    }
+
+    /// A user by handle, regardless of case.
+    async fn user_by_handle(&self, ctx: &Context<'_>, handle: String) -> Result<Option<User>> {
+        let identity = ctx.data_unchecked::<Arc<Identity>>();
+        let found = account::find_by_login(&identity.db, &handle)
+            .await
+            .map_err(IdentityError::from)
+            .extend()?;
+        Ok(found.filter(|_| !handle.contains('@')).map(User::from))
+    }
+
+    /// Resolves `User` representations for the router, batched per request.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, ctx: &Context<'_>, #[graphql(key)] id: ID) -> Result<Option<User>> {
+        match Uuid::parse_str(&id) {
+            Ok(id) => load(ctx, id).await,
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+async fn load(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
+    let loader = ctx.data_unchecked::<DataLoader<AccountLoader>>();
+    let account = loader
+        .load_one(id)
+        .await
+        .map_err(|e| ServiceError::internal(e.as_ref()).extend())?;
+    Ok(account.map(User::from))
+}

@@ -1,0 +1,10 @@
+//! Identity's tables (sea-orm entities) and the functions that read and write them.
+//!
+//! Every function takes a connection or a transaction, so callers decide what is atomic.
+
+pub mod account;
+pub mod audit;
+pub mod lockout;
+pub mod refresh_token;
+pub mod session;
+pub mod signing_key;

@@ -1,0 +1,54 @@
+//! The database connection of a subgraph: SQLite embedded or Postgres, migrated on start.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+/// Connects to `url` and brings the schema up to date with migrator `M`.
+///
+/// For SQLite the file and its directory are created, and the journal is WAL with a busy
+/// timeout, so concurrent requests wait for each other instead of failing.
+#[tracing::instrument(skip_all, fields(backend = url.split(':').next()))]
+pub async fn connect<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_path(url) {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(options).await?;
+    M::up(&db, None).await?;
+    Ok(db)
+}
+
+/// The file path of a `sqlite://` URL, without its query.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_path_drops_the_query_and_ignores_other_backends() {
+        assert_eq!(
+            sqlite_path("sqlite://data/a.sqlite?mode=rwc"),
+            Some("data/a.sqlite")
+        );
+        assert_eq!(sqlite_path("postgres://localhost/a"), None);
+        assert_eq!(sqlite_path("sqlite://:memory:"), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! What every Agora subgraph shares, written once. Plumbing only: no domain logic.
+//!
+//! # Layout
+//! - [`settings`]: typed settings from `AGORA_*` environment variables, embedded defaults.
+//! - [`db`]: the sea-orm connection (SQLite or Postgres) with migrations run on start.
+//! - [`error`]: error codes and how client and internal errors reach GraphQL.
+//! - [`auth`]: JWT verification against identity's JWKS, giving a [`auth::Viewer`].
+//! - [`http`]: the axum app around an async-graphql Federation v2 schema.
+//! - [`service`]: binding, background tasks and graceful shutdown of one subgraph.
+//! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers.
+//! - [`telemetry`]: tracing set-up for binaries.
+
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod service;
+pub mod settings;
+pub mod telemetry;
+
+pub use error::{Code, ServiceError};
+pub use settings::Settings;

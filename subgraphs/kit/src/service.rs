@@ -1,0 +1,123 @@
+//! One running subgraph: its bound listener, its background tasks, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use futures::future::BoxFuture;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A background task, started with the service's shutdown token.
+type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
+
+/// A subgraph whose listener is bound (so its address is known) but not yet serving.
+pub struct Service {
+    listener: TcpListener,
+    router: axum::Router,
+    tasks: Vec<Task>,
+}
+
+impl Service {
+    /// Binds `addr` (port 0 picks a free port) for `router`.
+    pub async fn bind(addr: SocketAddr, router: axum::Router) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            router,
+            tasks: Vec::new(),
+        })
+    }
+
+    /// Adds a background task (outbox relay, event consumer) that runs until shutdown.
+    pub fn with_task<F, Fut>(mut self, task: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks
+            .push(Box::new(move |token| Box::pin(task(token))));
+        self
+    }
+
+    /// The address the service listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains in-flight requests and waits for
+    /// the background tasks to finish their current step.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let tasks: Vec<_> = self
+            .tasks
+            .into_iter()
+            .map(|task| tokio::spawn(task(shutdown.clone())))
+            .collect();
+        let stop = shutdown.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await?;
+        for task in tasks {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM, for binaries.
+pub fn shutdown_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing a SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}
+
+/// Why a subgraph could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Its database was unreachable or would not migrate.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Its event streams or consumers could not be set up.
+    #[error("events: {0}")]
+    Events(#[from] crate::events::EventError),
+    /// Its listener could not be bound.
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// Its settings were unusable.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// Its own set-up failed (keys).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Runs subgraph `name` as its own process: settings from the environment, the event bus
+/// they name, then `build`, serving until Ctrl-C or SIGTERM.
+pub async fn run_standalone<F, Fut>(name: &str, build: F) -> Result<(), StartError>
+where
+    F: FnOnce(crate::Settings, std::sync::Arc<dyn crate::events::EventBus>) -> Fut,
+    Fut: Future<Output = Result<Service, StartError>>,
+{
+    crate::telemetry::init();
+    let settings = crate::Settings::from_env(name)?;
+    let bus = crate::events::connect(&settings.bus()).await?;
+    let service = build(settings, bus).await?;
+    tracing::info!(addr = %service.local_addr(), "{name} listening");
+    service.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}

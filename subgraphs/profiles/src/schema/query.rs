@@ -1,0 +1,35 @@
+//! Profiles' queries and its `User` entity resolver.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ErrorExtensions, ID, Object, Result};
+use uuid::Uuid;
+
+use agora_kit::ServiceError;
+
+use super::ProfileLoader;
+use super::types::User;
+
+/// Profiles' root query fields.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// A user by id, if they have a profile.
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<ProfileLoader>>();
+        let profile = loader
+            .load_one(id)
+            .await
+            .map_err(|e| ServiceError::internal(e.as_ref()).extend())?;
+        Ok(profile.map(|_| User::new(id)))
+    }
+
+    /// Resolves `User` representations; the profile fields load in one batch.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, #[graphql(key)] id: ID) -> Option<User> {
+        Uuid::parse_str(&id).ok().map(User::new)
+    }
+}

@@ -1,0 +1,105 @@
+//! Profiles' consumer of identity's events, driven step by step against a real bus.
+//!
+//! Embedded bus and SQLite by default; JetStream with `AGORA_TEST_NATS_URL` and Postgres
+//! with `AGORA_TEST_POSTGRES_URL`, each test on a namespace and database of its own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agora_kit::events::{self, BusConfig, BusTuning, Consumer, Envelope, EventBus, Outcome};
+use agora_profiles::events::{OnUserRegistered, USER_REGISTERED};
+use agora_profiles::store::profile;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
+use uuid::Uuid;
+
+struct Harness {
+    db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let run = Uuid::now_v7().simple().to_string();
+    let url = match std::env::var("AGORA_TEST_POSTGRES_URL") {
+        Ok(server) => {
+            let name = format!("agora_test_{run}_profiles");
+            let admin = Database::connect(format!("{server}/postgres")).await.expect("postgres");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+            format!("{server}/{name}")
+        }
+        Err(_) => agora_kit::settings::sqlite_url(dir.path(), "profiles"),
+    };
+    let db = agora_kit::db::connect::<agora_profiles_migration::Migrator>(&url).await.expect("database");
+    let config = BusConfig {
+        nats_url: std::env::var("AGORA_TEST_NATS_URL").ok(),
+        namespace: format!("t{run}"),
+        embedded_db_url: agora_kit::settings::sqlite_url(dir.path(), "events"),
+    };
+    let tuning = BusTuning { ack_wait: Duration::from_secs(1), ..BusTuning::default() };
+    let bus = events::connect_with(&config, tuning).await.expect("bus");
+    bus.ensure_stream("identity").await.expect("stream");
+    Harness { db, bus, _dir: dir }
+}
+
+impl Harness {
+    async fn consumer(&self) -> Consumer {
+        Consumer::open(self.db.clone(), &self.bus, agora_profiles::identity_consumer(), Arc::new(OnUserRegistered))
+            .await
+            .expect("consumer")
+    }
+
+    async fn publish_registration(&self, handle: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        let data = serde_json::json!({ "id": id, "handle": handle, "email": format!("{handle}@example.org") });
+        self.bus.publish(&Envelope::new("identity", USER_REGISTERED, id, &data)).await.expect("publish");
+        id
+    }
+
+    async fn profiles(&self) -> u64 {
+        profile::Entity::find().count(&self.db).await.expect("count")
+    }
+}
+
+#[tokio::test]
+async fn a_registration_event_creates_the_profile_with_the_handle_as_display_name() {
+    let h = harness().await;
+    let id = h.publish_registration("ada").await;
+
+    let outcome = h.consumer().await.process_one().await.expect("processed");
+
+    assert_eq!(outcome, Outcome::Applied);
+    let rows = profile::find_many(&h.db, &[id]).await.expect("query");
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].handle.as_str(), rows[0].display_name.as_str()), ("ada", "ada"));
+}
+
+#[tokio::test]
+async fn a_consumer_killed_after_the_effect_but_before_the_ack_yields_exactly_one_profile() {
+    let h = harness().await;
+    h.publish_registration("crashy").await;
+    let mut first = h.consumer().await;
+    let delivery = first.receive().await.expect("delivered");
+
+    // The effect and its inbox row commit; then the process dies before acking.
+    assert_eq!(first.apply(&delivery.envelope).await.expect("applied"), Outcome::Applied);
+    drop(delivery);
+    drop(first);
+
+    let mut restarted = h.consumer().await;
+    assert_eq!(restarted.process_one().await.expect("redelivered"), Outcome::Duplicate);
+    assert_eq!(h.profiles().await, 1);
+}
+
+#[tokio::test]
+async fn a_consumer_killed_before_the_effect_applies_it_after_restart() {
+    let h = harness().await;
+    h.publish_registration("early").await;
+    let mut first = h.consumer().await;
+    drop(first.receive().await.expect("delivered"));
+    drop(first);
+
+    let mut restarted = h.consumer().await;
+    assert_eq!(restarted.process_one().await.expect("redelivered"), Outcome::Applied);
+    assert_eq!(h.profiles().await, 1);
+}

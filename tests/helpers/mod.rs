@@ -1,0 +1,173 @@
+//! Starts the whole platform for a test, the way `agora dev` does, and talks to it through
+//! the router exactly as a frontend would.
+//!
+//! Each test gets its own data directory and databases, and its own event namespace. By
+//! default: SQLite files and the in-process bus. With `AGORA_TEST_POSTGRES_URL` set (a
+//! server URL like `postgres://postgres@127.0.0.1:5432`), a fresh database per subgraph
+//! per test; with `AGORA_TEST_NATS_URL`, JetStream with streams named for the test.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agora::platform::{Platform, PlatformConfig};
+use agora::subgraphs;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// One test's platform: where it keeps its files and how to reach it.
+pub struct TestApp {
+    /// The running platform.
+    pub platform: Option<Platform>,
+    /// The settings the platform was started with (reused by `restart`).
+    pub env: HashMap<String, String>,
+    /// HTTP client for the router.
+    pub client: reqwest::Client,
+    /// Removed when the test ends.
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts a fresh platform for one test.
+pub async fn spawn() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut env = HashMap::new();
+    env.insert("AGORA_DATA_DIR".to_owned(), dir.path().display().to_string());
+    let run = Uuid::now_v7().simple().to_string();
+    if let Ok(server) = std::env::var("AGORA_TEST_POSTGRES_URL") {
+        for subgraph in subgraphs::ALL {
+            let name = format!("agora_test_{run}_{}", subgraph.name);
+            let admin = Database::connect(format!("{server}/postgres")).await.expect("postgres");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let key = format!("AGORA_{}_DATABASE_URL", subgraph.name.to_uppercase());
+            env.insert(key, format!("{server}/{name}"));
+        }
+    }
+    if let Ok(nats) = std::env::var("AGORA_TEST_NATS_URL") {
+        env.insert("AGORA_NATS_URL".to_owned(), nats);
+        env.insert("AGORA_EVENTS_NAMESPACE".to_owned(), format!("t{run}"));
+    }
+    let mut app = TestApp { platform: None, env, client: reqwest::Client::new(), dir };
+    app.start().await;
+    app
+}
+
+impl TestApp {
+    async fn start(&mut self) {
+        let env = Arc::new(self.env.clone());
+        let platform = Platform::start(PlatformConfig {
+            lookup: Arc::new(move |key| env.get(key).cloned()),
+            router_addr: "127.0.0.1:0".parse().expect("address"),
+            ephemeral_ports: true,
+            introspection: true,
+        })
+        .await
+        .expect("platform starts");
+        self.platform = Some(platform);
+    }
+
+    /// Stops every service and starts them again on the same databases.
+    pub async fn restart(&mut self) {
+        if let Some(platform) = self.platform.take() {
+            platform.stop().await;
+        }
+        self.start().await;
+    }
+
+    /// The router's GraphQL URL.
+    pub fn url(&self) -> String {
+        self.platform.as_ref().expect("platform is running").graphql_url()
+    }
+
+    /// Sends one operation through the router; returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut request = self
+            .client
+            .post(self.url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("router answers");
+        response.json().await.expect("router answers JSON")
+    }
+
+    /// Registers `handle` (email `<handle>@example.org`, password `password-<handle>`).
+    pub async fn register(&self, handle: &str) -> Session {
+        let response = self
+            .graphql(
+                REGISTER,
+                json!({ "input": { "email": format!("{handle}@example.org"), "handle": handle, "password": password(handle) } }),
+                None,
+            )
+            .await;
+        Session::from_payload(&response["data"]["register"]).unwrap_or_else(|| panic!("register failed: {response}"))
+    }
+
+    /// Polls `me { displayName }` until the profile exists: it is created by an event.
+    pub async fn wait_for_profile(&self, token: &str) -> Value {
+        for _ in 0..200 {
+            let response = self.graphql("{ me { handle displayName } }", json!({}), Some(token)).await;
+            if !response["data"]["me"]["displayName"].is_null() {
+                return response;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the profile was never created");
+    }
+
+    /// Opens a subgraph's database.
+    pub async fn database(&self, subgraph: &str) -> sea_orm::DatabaseConnection {
+        let key = format!("AGORA_{}_DATABASE_URL", subgraph.to_uppercase());
+        let url = self
+            .env
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| agora_kit::settings::sqlite_url(self.dir.path(), subgraph));
+        Database::connect(url).await.expect("database")
+    }
+}
+
+/// The password `register` gives a handle.
+pub fn password(handle: &str) -> String {
+    format!("password-{handle}")
+}
+
+/// The tokens of a signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The JWT.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The user id.
+    pub user_id: String,
+}
+
+impl Session {
+    /// Reads an `AuthPayload` selected as in [`AUTH_FIELDS`].
+    pub fn from_payload(payload: &Value) -> Option<Self> {
+        Some(Self {
+            access_token: payload["accessToken"].as_str()?.to_owned(),
+            refresh_token: payload["refreshToken"].as_str()?.to_owned(),
+            user_id: payload["user"]["id"].as_str()?.to_owned(),
+        })
+    }
+}
+
+/// Registers a user.
+pub const REGISTER: &str =
+    "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id handle } } }";
+/// Logs in.
+pub const LOGIN: &str =
+    "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id handle } } }";
+/// Rotates a refresh token.
+pub const REFRESH: &str = "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken refreshToken user { id handle } } }";
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
