@@ -1,0 +1,142 @@
+//! Talking to subgraphs: one pooled HTTP client, request bodies written directly as
+//! JSON bytes, and responses read into data and errors.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use axum::http::{HeaderValue, header};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::RouterError;
+use crate::response::write_json;
+
+/// How long a subgraph may take to answer one request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to a subgraph may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The subgraphs' endpoints and the pooled HTTP client that reaches them.
+pub(crate) struct SubgraphClient {
+    http: reqwest::Client,
+    /// Subgraph name → URL.
+    endpoints: HashMap<String, String>,
+}
+
+/// What a subgraph answered.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SubgraphResponse {
+    #[serde(default)]
+    pub data: Option<Value>,
+    #[serde(default)]
+    pub errors: Vec<Value>,
+}
+
+/// Why a subgraph request produced no GraphQL response.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FetchError {
+    #[error("no URL is known for the subgraph")]
+    UnknownSubgraph,
+    #[error("{0}")]
+    Transport(#[source] reqwest::Error),
+    #[error("the subgraph answered with HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error("the subgraph's response is not GraphQL JSON: {0}")]
+    InvalidBody(#[source] serde_json::Error),
+}
+
+impl SubgraphClient {
+    pub fn new(endpoints: HashMap<String, String>) -> Result<Self, RouterError> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(RouterError::HttpClient)?;
+        Ok(Self { http, endpoints })
+    }
+
+    /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`.
+    pub async fn send(
+        &self,
+        subgraph: &str,
+        body: Vec<u8>,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<SubgraphResponse, FetchError> {
+        let url = self
+            .endpoints
+            .get(subgraph)
+            .ok_or(FetchError::UnknownSubgraph)?;
+        let mut request = self
+            .http
+            .post(url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .body(body);
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        let response = request.send().await.map_err(FetchError::Transport)?;
+        let status = response.status();
+        let bytes: Bytes = response.bytes().await.map_err(FetchError::Transport)?;
+        if !status.is_success() {
+            // A GraphQL-over-HTTP subgraph may answer 4xx with a GraphQL body; keep it.
+            return match serde_json::from_slice::<SubgraphResponse>(&bytes) {
+                Ok(parsed) if !parsed.errors.is_empty() => Ok(parsed),
+                _ => Err(FetchError::Status(status)),
+            };
+        }
+        serde_json::from_slice(&bytes).map_err(FetchError::InvalidBody)
+    }
+}
+
+/// Writes a subgraph request body: the operation, the representations variables
+/// (already serialized) and the client variables the operation uses.
+pub(crate) fn request_body(
+    operation: &str,
+    representations: &[(&str, &[Vec<u8>])],
+    variable_usages: Option<&BTreeSet<String>>,
+    variables: &Map<String, Value>,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(
+        operation.len()
+            + 64
+            + representations
+                .iter()
+                .flat_map(|(_, items)| items.iter().map(|item| item.len() + 1))
+                .sum::<usize>(),
+    );
+    body.extend_from_slice(b"{\"query\":");
+    write_json(&mut body, operation);
+    body.extend_from_slice(b",\"variables\":{");
+    let mut first = true;
+    let mut separator = |body: &mut Vec<u8>| {
+        if !std::mem::take(&mut first) {
+            body.push(b',');
+        }
+    };
+    for (name, items) in representations {
+        separator(&mut body);
+        write_json(&mut body, name);
+        body.extend_from_slice(b":[");
+        for (index, item) in items.iter().enumerate() {
+            if index > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(item);
+        }
+        body.push(b']');
+    }
+    for name in variable_usages.into_iter().flatten() {
+        if let Some(value) = variables.get(name) {
+            separator(&mut body);
+            write_json(&mut body, name);
+            body.push(b':');
+            write_json(&mut body, value);
+        }
+    }
+    body.extend_from_slice(b"}}");
+    body
+}

@@ -1,0 +1,459 @@
+//! Execution of a query plan: fetches in the order the plan gives (sequences in turn,
+//! parallel branches concurrently), each fetch's results merged into one response
+//! tree, and subgraph errors collected with paths into the client's response.
+//!
+//! Every fetch runs in three steps: read the response tree to build the request
+//! (representations for entity fetches), send it without holding the tree, then lock
+//! the tree again to merge. Parallel branches therefore never block each other on I/O.
+
+mod fetch;
+mod merge;
+mod representations;
+mod rewrites;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use axum::http::HeaderValue;
+use futures::future::{BoxFuture, FutureExt, join_all};
+use hive_router_query_planner::ast::selection_set::SelectionSet;
+use hive_router_query_planner::planner::plan_nodes::{
+    BatchFetchNode, ConditionNode, FetchNode, FetchRewrite, FlattenNode, FlattenNodePath, PlanNode,
+};
+use serde_json::{Map, Value};
+
+pub(crate) use fetch::SubgraphClient;
+use fetch::{FetchError, SubgraphResponse, request_body};
+use merge::{Step, deep_merge, for_each_entity, merge_object};
+use representations::Representations;
+
+use crate::error::ErrorCode;
+use crate::response::{GraphQLError, PathSegment};
+use crate::schema::SchemaIndex;
+use crate::variables::selection_included;
+
+/// One execution of one plan.
+pub(crate) struct Execution<'a> {
+    subgraphs: &'a SubgraphClient,
+    schema: &'a SchemaIndex,
+    variables: &'a Map<String, Value>,
+    authorization: Option<&'a HeaderValue>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    data: Value,
+    errors: Vec<GraphQLError>,
+}
+
+/// One `_entities` selection of a fetch: which entities feed it and where its results go.
+struct EntityCall<'p> {
+    /// The response key of this `_entities` field (`_entities`, or `_e0`.. in a batch).
+    response_key: &'p str,
+    /// The variable carrying its representations.
+    variable: &'p str,
+    paths: &'p [FlattenNodePath],
+    requires: &'p SelectionSet,
+    input_rewrites: Option<&'p [FetchRewrite]>,
+    output_rewrites: Option<&'p [FetchRewrite]>,
+}
+
+impl<'a> Execution<'a> {
+    pub fn new(
+        subgraphs: &'a SubgraphClient,
+        schema: &'a SchemaIndex,
+        variables: &'a Map<String, Value>,
+        authorization: Option<&'a HeaderValue>,
+    ) -> Self {
+        Self {
+            subgraphs,
+            schema,
+            variables,
+            authorization,
+            state: Mutex::new(State {
+                data: Value::Object(Map::new()),
+                errors: Vec::new(),
+            }),
+        }
+    }
+
+    /// Runs the plan and returns the merged data and the errors met on the way.
+    pub async fn run(self, plan: &PlanNode) -> (Value, Vec<GraphQLError>) {
+        self.node(plan).await;
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        (state.data, state.errors)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn node<'n>(&'n self, node: &'n PlanNode) -> BoxFuture<'n, ()> {
+        async move {
+            match node {
+                PlanNode::Fetch(fetch) => self.root_fetch(fetch).await,
+                PlanNode::Flatten(flatten) => self.flatten(flatten).await,
+                PlanNode::BatchFetch(batch) => self.batch_fetch(batch).await,
+                PlanNode::Sequence(sequence) => {
+                    for node in &sequence.nodes {
+                        self.node(node).await;
+                    }
+                }
+                PlanNode::Parallel(parallel) => {
+                    join_all(parallel.nodes.iter().map(|node| self.node(node))).await;
+                }
+                PlanNode::Condition(condition) => self.condition(condition).await,
+                PlanNode::Subscription(_) | PlanNode::Defer(_) => {
+                    self.lock().errors.push(GraphQLError::new(
+                        "Subscriptions and @defer are not supported by this router yet",
+                        ErrorCode::OperationNotSupported,
+                    ));
+                }
+            }
+        }
+        .boxed()
+    }
+
+    async fn condition(&self, condition: &ConditionNode) {
+        let passes = selection_included(None, Some(&condition.condition), self.variables);
+        let branch = if passes {
+            condition.if_clause.as_deref()
+        } else {
+            condition.else_clause.as_deref()
+        };
+        if let Some(branch) = branch {
+            self.node(branch).await;
+        }
+    }
+
+    /// A fetch on a root type: its data is merged at the top of the response.
+    async fn root_fetch(&self, fetch: &FetchNode) {
+        let body = request_body(
+            &fetch.operation.document_str,
+            &[],
+            fetch.variable_usages.as_ref(),
+            self.variables,
+        );
+        let response = self.send(&fetch.service_name, body).await;
+        let mut state = self.lock();
+        let Some(response) = response else {
+            return;
+        };
+        if let Some(data) = response.data {
+            deep_merge(&mut state.data, data);
+        }
+        state
+            .errors
+            .extend(response.errors.into_iter().map(GraphQLError::from_subgraph));
+    }
+
+    async fn flatten(&self, flatten: &FlattenNode) {
+        let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
+            // The planner only puts fetches under Flatten; anything else runs as is.
+            return self.node(&flatten.node).await;
+        };
+        let call = EntityCall {
+            response_key: "_entities",
+            variable: "representations",
+            paths: std::slice::from_ref(&flatten.path),
+            requires: fetch.requires.as_ref().unwrap_or(&EMPTY_SELECTION),
+            input_rewrites: fetch.input_rewrites.as_deref(),
+            output_rewrites: fetch.output_rewrites.as_deref(),
+        };
+        self.entity_fetch(
+            &fetch.service_name,
+            &fetch.operation.document_str,
+            fetch.variable_usages.as_ref(),
+            &[call],
+        )
+        .await;
+    }
+
+    async fn batch_fetch(&self, batch: &BatchFetchNode) {
+        let calls: Vec<EntityCall<'_>> = batch
+            .entity_batch
+            .aliases
+            .iter()
+            .map(|alias| EntityCall {
+                response_key: &alias.alias,
+                variable: &alias.representations_variable_name,
+                paths: &alias.merge_paths,
+                requires: &alias.requires,
+                input_rewrites: alias.input_rewrites.as_deref(),
+                output_rewrites: alias.output_rewrites.as_deref(),
+            })
+            .collect();
+        self.entity_fetch(
+            &batch.service_name,
+            &batch.operation.document_str,
+            batch.variable_usages.as_ref(),
+            &calls,
+        )
+        .await;
+    }
+
+    /// One request to one subgraph for all `calls`, each with its own representations.
+    async fn entity_fetch(
+        &self,
+        service: &str,
+        operation: &str,
+        variable_usages: Option<&std::collections::BTreeSet<String>>,
+        calls: &[EntityCall<'_>],
+    ) {
+        // Calls sharing a variable share requires and paths, so collect once per variable.
+        let mut collected: HashMap<&str, Representations> = HashMap::new();
+        {
+            let mut state = self.lock();
+            for call in calls {
+                if collected.contains_key(call.variable) {
+                    continue;
+                }
+                let mut representations = Representations::default();
+                for path in call.paths {
+                    for_each_entity(
+                        &mut state.data,
+                        path.as_slice(),
+                        self.schema,
+                        &mut Vec::new(),
+                        &mut |entity, _| {
+                            representations.push(
+                                entity,
+                                call.requires,
+                                call.input_rewrites,
+                                self.schema,
+                            )
+                        },
+                    );
+                }
+                collected.insert(call.variable, representations);
+            }
+        }
+        if collected.values().all(|r| r.unique.is_empty()) {
+            return;
+        }
+
+        let variables: Vec<(&str, &[Vec<u8>])> = collected
+            .iter()
+            .map(|(name, representations)| (*name, representations.unique.as_slice()))
+            .collect();
+        let body = request_body(operation, &variables, variable_usages, self.variables);
+        let Some(response) = self.send(service, body).await else {
+            return;
+        };
+
+        let mut data = match response.data {
+            Some(Value::Object(data)) => data,
+            _ => Map::new(),
+        };
+        let mut state = self.lock();
+        let state = &mut *state;
+        let mut errors: Vec<GraphQLError> = response
+            .errors
+            .into_iter()
+            .map(GraphQLError::from_subgraph)
+            .collect();
+        for call in calls {
+            let Some(representations) = collected.get(call.variable) else {
+                continue;
+            };
+            let entities = match data.remove(call.response_key) {
+                Some(Value::Array(entities)) => entities,
+                _ => Vec::new(),
+            };
+            let (mine, others): (Vec<_>, Vec<_>) = errors
+                .into_iter()
+                .partition(|error| starts_with_key(error, call.response_key));
+            errors = others;
+            let misplaced: Vec<EntityError> = mine
+                .into_iter()
+                .map(|error| EntityError::new(error, &entities))
+                .collect();
+            let first_paths = merge_entities(
+                &mut state.data,
+                call,
+                representations,
+                entities,
+                self.schema,
+                !misplaced.is_empty(),
+            );
+            for error in misplaced {
+                state.errors.extend(error.relocate(&first_paths));
+            }
+        }
+        state.errors.append(&mut errors);
+    }
+
+    /// Sends a request, turning transport failures into a client error.
+    async fn send(&self, service: &str, body: Vec<u8>) -> Option<SubgraphResponse> {
+        match self.subgraphs.send(service, body, self.authorization).await {
+            Ok(response) => Some(response),
+            Err(error) => {
+                tracing::warn!(subgraph = service, error = %error, "subgraph request failed");
+                let message = match &error {
+                    FetchError::UnknownSubgraph => {
+                        format!("No URL is known for subgraph '{service}'")
+                    }
+                    _ => format!("HTTP fetch failed from '{service}': {error}"),
+                };
+                self.lock().errors.push(
+                    GraphQLError::new(message, ErrorCode::SubgraphRequestFailed)
+                        .with_extension("serviceName", Value::from(service)),
+                );
+                None
+            }
+        }
+    }
+}
+
+static EMPTY_SELECTION: SelectionSet = SelectionSet { items: Vec::new() };
+
+/// Merges each returned entity into every response object it stands for, and returns
+/// (when asked) the response path of the first object per representation, for errors.
+fn merge_entities(
+    data: &mut Value,
+    call: &EntityCall<'_>,
+    representations: &Representations,
+    entities: Vec<Value>,
+    schema: &SchemaIndex,
+    record_paths: bool,
+) -> Vec<Option<Vec<PathSegment>>> {
+    let mut remaining_uses = vec![0usize; entities.len()];
+    for slot in representations.slots.iter().flatten() {
+        if let Some(uses) = remaining_uses.get_mut(*slot) {
+            *uses += 1;
+        }
+    }
+    let mut entities: Vec<Option<Value>> = entities.into_iter().map(Some).collect();
+    let mut first_paths: Vec<Option<Vec<PathSegment>>> = if record_paths {
+        vec![None; entities.len()]
+    } else {
+        Vec::new()
+    };
+    let mut visited = 0usize;
+    for path in call.paths {
+        for_each_entity(
+            data,
+            path.as_slice(),
+            schema,
+            &mut Vec::new(),
+            &mut |target, trail| {
+                let slot = representations.slots.get(visited).copied().flatten();
+                visited += 1;
+                let Some(slot) = slot else {
+                    return;
+                };
+                if let Some(first) = first_paths.get_mut(slot)
+                    && first.is_none()
+                {
+                    *first = Some(trail.iter().map(to_segment).collect());
+                }
+                let Some(uses) = remaining_uses.get_mut(slot) else {
+                    return;
+                };
+                *uses -= 1;
+                // The last object to use an entity takes it; earlier ones get a copy.
+                let entity = if *uses == 0 {
+                    entities.get_mut(slot).and_then(Option::take)
+                } else {
+                    entities.get(slot).cloned().flatten()
+                };
+                let Some(mut entity) = entity else {
+                    return;
+                };
+                if let Some(rewrites) = call.output_rewrites {
+                    rewrites::apply(rewrites, &mut entity, schema);
+                }
+                if let Value::Object(entity) = entity {
+                    merge_object(target, entity);
+                }
+            },
+        );
+    }
+    first_paths
+}
+
+fn to_segment(step: &Step<'_>) -> PathSegment {
+    match step {
+        Step::Key(key) => PathSegment::Key((*key).to_owned()),
+        Step::Index(index) => PathSegment::Index(*index),
+    }
+}
+
+fn starts_with_key(error: &GraphQLError, response_key: &str) -> bool {
+    matches!(error.path.as_deref(), Some([PathSegment::Key(key), ..]) if key == response_key)
+}
+
+/// An error whose path points into an `_entities` list, waiting to be moved to the
+/// client's paths of the entities it concerns.
+struct EntityError {
+    error: GraphQLError,
+    /// The representations the error is about.
+    targets: Vec<usize>,
+    /// The path below the entity.
+    rest: Vec<PathSegment>,
+}
+
+impl EntityError {
+    /// `[_entities, i, rest..]` names its entity. Some subgraphs (async-graphql among
+    /// them) leave the index out, `[_entities, rest..]`; then the error concerns every
+    /// entity whose value at `rest` is null.
+    fn new(mut error: GraphQLError, entities: &[Value]) -> Self {
+        let path = error.path.take().unwrap_or_default();
+        let (targets, rest) = match path.as_slice() {
+            [_, PathSegment::Index(index), rest @ ..] => (vec![*index], rest.to_vec()),
+            [_, rest @ ..] => (
+                (0..entities.len())
+                    .filter(|&index| is_null_at(&entities[index], rest))
+                    .collect(),
+                rest.to_vec(),
+            ),
+            [] => (Vec::new(), Vec::new()),
+        };
+        Self {
+            error,
+            targets,
+            rest,
+        }
+    }
+
+    /// One error per concerned entity, at the client's path; or the error without a path
+    /// if no entity can be located.
+    fn relocate(self, first_paths: &[Option<Vec<PathSegment>>]) -> Vec<GraphQLError> {
+        let mut relocated: Vec<GraphQLError> = self
+            .targets
+            .iter()
+            .filter_map(|&target| first_paths.get(target).cloned().flatten())
+            .map(|mut path| {
+                path.extend(self.rest.iter().cloned());
+                let mut error = self.error.clone();
+                error.path = Some(path);
+                error
+            })
+            .collect();
+        if relocated.is_empty() {
+            relocated.push(self.error);
+        }
+        relocated
+    }
+}
+
+/// Whether `value` is null (or absent) at `path`.
+fn is_null_at(value: &Value, path: &[PathSegment]) -> bool {
+    let mut current = value;
+    for segment in path {
+        let next = match (segment, current) {
+            (PathSegment::Key(key), Value::Object(object)) => object.get(key),
+            (PathSegment::Index(index), Value::Array(items)) => items.get(*index),
+            _ => None,
+        };
+        match next {
+            Some(next) => current = next,
+            None => return true,
+        }
+    }
+    current.is_null()
+}

@@ -1,0 +1,119 @@
+//! Entity representations: what an `_entities` call receives for each entity, cut from
+//! the response by the fetch's `requires` selection, serialized once and de-duplicated.
+
+use std::collections::HashMap;
+
+use hive_router_query_planner::ast::selection_item::SelectionItem;
+use hive_router_query_planner::ast::selection_set::SelectionSet;
+use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
+use serde_json::{Map, Value};
+
+use super::rewrites;
+use crate::schema::SchemaIndex;
+
+/// The unique representations of one `_entities` variable, and for every entity visited
+/// (in walk order) which representation stands for it.
+#[derive(Debug, Default)]
+pub(crate) struct Representations {
+    /// Serialized JSON of each distinct representation, in first-seen order.
+    pub unique: Vec<Vec<u8>>,
+    /// Per visited entity: the index into `unique`, or `None` when the entity lacks
+    /// the fields its representation needs (for example because an earlier fetch failed).
+    pub slots: Vec<Option<usize>>,
+    positions: HashMap<Vec<u8>, usize>,
+}
+
+impl Representations {
+    /// Cuts and records the representation of one entity.
+    pub fn push(
+        &mut self,
+        entity: &Map<String, Value>,
+        requires: &SelectionSet,
+        input_rewrites: Option<&[FetchRewrite]>,
+        schema: &SchemaIndex,
+    ) {
+        let slot = representation(entity, requires, schema).and_then(|mut representation| {
+            if let Some(rewrites) = input_rewrites {
+                rewrites::apply(rewrites, &mut representation, schema);
+            }
+            let bytes = serde_json::to_vec(&representation).ok()?;
+            Some(match self.positions.get(&bytes) {
+                Some(&position) => position,
+                None => {
+                    let position = self.unique.len();
+                    self.positions.insert(bytes.clone(), position);
+                    self.unique.push(bytes);
+                    position
+                }
+            })
+        });
+        self.slots.push(slot);
+    }
+}
+
+/// The entity's representation, or `None` if it does not match `requires` or misses a
+/// required field.
+fn representation(
+    entity: &Map<String, Value>,
+    requires: &SelectionSet,
+    schema: &SchemaIndex,
+) -> Option<Value> {
+    let mut out = Map::new();
+    select_into(entity, &requires.items, schema, &mut out)?;
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+fn select_into(
+    source: &Map<String, Value>,
+    items: &[SelectionItem],
+    schema: &SchemaIndex,
+    out: &mut Map<String, Value>,
+) -> Option<()> {
+    for item in items {
+        match item {
+            SelectionItem::Field(field) => {
+                let key = field.selection_identifier();
+                let value = source.get(key)?;
+                let value = if field.selections.items.is_empty() {
+                    value.clone()
+                } else {
+                    select_value(value, &field.selections, schema)?
+                };
+                match out.get_mut(key) {
+                    Some(existing) => super::merge::deep_merge(existing, value),
+                    None => {
+                        out.insert(key.to_owned(), value);
+                    }
+                }
+            }
+            SelectionItem::InlineFragment(fragment) => {
+                let applies = source
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .is_some_and(|typename| schema.satisfies(typename, &fragment.type_condition));
+                if applies {
+                    select_into(source, &fragment.selections.items, schema, out)?;
+                }
+            }
+            SelectionItem::FragmentSpread(_) => {}
+        }
+    }
+    Some(())
+}
+
+fn select_value(value: &Value, selection: &SelectionSet, schema: &SchemaIndex) -> Option<Value> {
+    match value {
+        Value::Object(object) => {
+            let mut out = Map::new();
+            select_into(object, &selection.items, schema, &mut out)?;
+            Some(Value::Object(out))
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|item| select_value(item, selection, schema))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        Value::Null => Some(Value::Null),
+        _ => None,
+    }
+}

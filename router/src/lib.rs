@@ -1,0 +1,39 @@
+//! Agora's router: a stateless GraphQL Federation v2 gateway.
+//!
+//! It plans each client operation across the subgraphs with
+//! `hive-router-query-planner`, runs the plan with its own executor (one batched
+//! `_entities` request per subgraph per plan step), and shapes the merged result into
+//! exactly what the client asked for.
+//!
+//! # Layout
+//!
+//! - [`compose`]: subgraph SDLs → supergraph SDL (used by `agora compose` and `agora dev`).
+//! - `config`, `server`: [`RouterConfig`] and [`Server`] (`bind`, then `run`).
+//! - `http`: the axum routes; `pipeline`: one request from body to response bytes.
+//! - `validate`, `operation`, `plan`: parse, validate, normalize and plan once per
+//!   distinct operation, cached.
+//! - `execute`: the plan executor (fetches, representations, merging, rewrites).
+//! - `project`: the client's selection applied to the merged data, with null propagation.
+//! - `introspection`: `__schema`/`__type` answered from the public schema.
+//! - `schema`, `variables`, `response`, `error`: shared vocabulary.
+
+pub mod compose;
+mod config;
+mod error;
+mod execute;
+mod http;
+mod introspection;
+mod operation;
+mod pipeline;
+mod plan;
+mod project;
+mod response;
+mod schema;
+mod server;
+mod validate;
+mod variables;
+
+pub use compose::{SubgraphSdl, compose};
+pub use config::RouterConfig;
+pub use error::{ErrorCode, RouterError};
+pub use server::Server;

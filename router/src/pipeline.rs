@@ -1,0 +1,160 @@
+//! The request pipeline, one stage after another: prepare (parse, validate, plan, or
+//! take all three from the cache), check the method and variables, execute the plan,
+//! answer introspection, and project the result onto the client's selection.
+
+use std::collections::HashMap;
+
+use axum::http::HeaderValue;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::config::RouterConfig;
+use crate::error::{ErrorCode, RouterError};
+use crate::execute::{Execution, SubgraphClient};
+use crate::operation::{OperationCache, OperationKind, PreparedOperation, Preparer};
+use crate::plan::QueryPlanner;
+use crate::response::{GraphQLError, Rejection, write_json};
+use crate::schema::SchemaIndex;
+use crate::validate::Validator;
+use crate::variables;
+
+/// A GraphQL-over-HTTP request, from a POST body or GET query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GraphQLRequest {
+    pub query: Option<String>,
+    pub operation_name: Option<String>,
+    pub variables: Option<Map<String, Value>>,
+    // `extensions` is accepted and ignored until persisted documents arrive.
+}
+
+/// What the pipeline needs from the HTTP request besides the GraphQL request.
+pub(crate) struct RequestContext<'a> {
+    /// GET requests may only run queries.
+    pub is_get: bool,
+    /// Forwarded to every subgraph request.
+    pub authorization: Option<&'a HeaderValue>,
+}
+
+/// The router's shared state: planner, schema, caches and the subgraph client.
+pub(crate) struct Gateway {
+    planner: QueryPlanner,
+    schema: SchemaIndex,
+    validator: Validator,
+    operations: OperationCache,
+    subgraphs: SubgraphClient,
+    introspection: bool,
+}
+
+impl Gateway {
+    pub fn new(config: &RouterConfig) -> Result<Self, RouterError> {
+        let planner = QueryPlanner::new(&config.supergraph_sdl)?;
+        let schema = planner.schema_index();
+        let endpoints = subgraph_endpoints(planner.endpoints(), &config.subgraph_urls)?;
+        Ok(Self {
+            schema,
+            validator: Validator::new(),
+            operations: OperationCache::new(),
+            subgraphs: SubgraphClient::new(endpoints)?,
+            introspection: config.introspection,
+            planner,
+        })
+    }
+
+    /// Runs one request to completion and returns the response body, or the rejection
+    /// of a request that cannot be executed.
+    pub async fn handle(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext<'_>,
+    ) -> Result<Vec<u8>, Rejection> {
+        let query = request
+            .query
+            .as_deref()
+            .filter(|query| !query.trim().is_empty())
+            .ok_or_else(|| Rejection::new("Must provide query string.", ErrorCode::BadRequest))?;
+        let operation_name = request.operation_name.as_deref();
+        let operation = self.operations.get_or_prepare(query, operation_name, || {
+            Preparer {
+                planner: &self.planner,
+                schema: &self.schema,
+                validator: &self.validator,
+                introspection_enabled: self.introspection,
+            }
+            .prepare(query, operation_name)
+        })?;
+        match operation.kind {
+            OperationKind::Query => {}
+            OperationKind::Mutation if context.is_get => {
+                return Err(Rejection::new(
+                    "Mutations can only be sent over HTTP POST",
+                    ErrorCode::MethodNotAllowed,
+                ));
+            }
+            OperationKind::Mutation => {}
+            OperationKind::Subscription => {
+                return Err(Rejection::new(
+                    "Subscriptions are not supported by this router yet",
+                    ErrorCode::OperationNotSupported,
+                ));
+            }
+        }
+        let variables = variables::coerce(&operation.variables, request.variables)?;
+
+        let (mut data, errors) = match &operation.plan {
+            Some(plan) => {
+                Execution::new(
+                    &self.subgraphs,
+                    &self.schema,
+                    &variables,
+                    context.authorization,
+                )
+                .run(plan)
+                .await
+            }
+            None => (Value::Object(Map::new()), Vec::new()),
+        };
+        if let Some(resolved) = operation.introspection(&self.schema, &variables)
+            && let Value::Object(root) = &mut data
+        {
+            root.extend(resolved);
+        }
+        Ok(self.response_body(&operation, &data, &variables, errors))
+    }
+
+    /// `{"data": .., "errors": [..]}`, with `errors` only when there are some.
+    fn response_body(
+        &self,
+        operation: &PreparedOperation,
+        data: &Value,
+        variables: &Map<String, Value>,
+        mut errors: Vec<GraphQLError>,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(b"{\"data\":");
+        operation
+            .projection
+            .write_data(&self.schema, data, variables, &mut errors, &mut out);
+        if !errors.is_empty() {
+            out.extend_from_slice(b",\"errors\":");
+            write_json(&mut out, &errors);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// The supergraph's routing URLs with the configured overrides applied.
+fn subgraph_endpoints(
+    declared: &HashMap<String, String>,
+    overrides: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, RouterError> {
+    let mut endpoints = declared.clone();
+    for (name, url) in overrides {
+        let endpoint = endpoints
+            .get_mut(name)
+            .ok_or_else(|| RouterError::UnknownSubgraph(name.clone()))?;
+        endpoint.clone_from(url);
+    }
+    Ok(endpoints)
+}

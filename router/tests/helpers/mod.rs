@@ -1,0 +1,269 @@
+//! Test harness: real subgraphs on port 0, composed with `agora_router::compose`, and a
+//! real router on port 0 in front of them, driven over HTTP like a frontend would.
+
+pub mod subgraphs;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use agora_router::{RouterConfig, Server, SubgraphSdl, compose};
+use async_graphql::{Executor, SDLExportOptions};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::routing::post;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// What one subgraph saw: how many `_entities` requests, how many representations each
+/// carried, and the `Authorization` header of every request.
+#[derive(Default)]
+pub struct Stats {
+    entity_requests: AtomicUsize,
+    requests: AtomicUsize,
+    representations: Mutex<Vec<usize>>,
+    authorizations: Mutex<Vec<Option<String>>>,
+}
+
+impl Stats {
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn entity_requests(&self) -> usize {
+        self.entity_requests.load(Ordering::SeqCst)
+    }
+
+    /// Representations per `_entities` request, in arrival order.
+    pub fn representations(&self) -> Vec<usize> {
+        self.representations.lock().unwrap().clone()
+    }
+
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.authorizations.lock().unwrap().clone()
+    }
+}
+
+struct Subgraph<E> {
+    schema: E,
+    stats: Arc<Stats>,
+}
+
+async fn serve_request<E: Executor>(
+    State(subgraph): State<Arc<Subgraph<E>>>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let request = request.into_inner();
+    let stats = &subgraph.stats;
+    stats.requests.fetch_add(1, Ordering::SeqCst);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    stats
+        .authorizations
+        .lock()
+        .unwrap()
+        .push(authorization.clone());
+    if request.query.contains("_entities") {
+        stats.entity_requests.fetch_add(1, Ordering::SeqCst);
+        let variables = request.variables.clone().into_value().into_json().unwrap();
+        let count = variables
+            .as_object()
+            .into_iter()
+            .flat_map(|variables| variables.values())
+            .filter_map(Value::as_array)
+            .map(Vec::len)
+            .sum();
+        stats.representations.lock().unwrap().push(count);
+    }
+    let request = request.data(subgraphs::Authorization(authorization));
+    subgraph.schema.execute(request).await.into()
+}
+
+/// Serves a schema on port 0 and returns its URL and statistics.
+async fn spawn_subgraph<E: Executor>(
+    schema: E,
+    shutdown: CancellationToken,
+) -> (String, Arc<Stats>) {
+    let stats = Arc::new(Stats::default());
+    let app = axum::Router::new()
+        .route("/graphql", post(serve_request::<E>))
+        .with_state(Arc::new(Subgraph {
+            schema,
+            stats: Arc::clone(&stats),
+        }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .unwrap();
+    });
+    (format!("http://{address}/graphql"), stats)
+}
+
+/// A URL where nothing listens.
+async fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{address}/graphql")
+}
+
+fn federation() -> SDLExportOptions {
+    SDLExportOptions::new().federation()
+}
+
+/// The subgraphs' SDLs, with placeholder routing URLs the router must override.
+pub fn subgraph_sdls() -> Vec<SubgraphSdl> {
+    let sdl = |name: &str, sdl: String| SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.invalid/graphql"),
+        sdl,
+    };
+    vec![
+        sdl(
+            "identity",
+            subgraphs::identity().sdl_with_options(federation()),
+        ),
+        sdl(
+            "profiles",
+            subgraphs::profiles().sdl_with_options(federation()),
+        ),
+        sdl(
+            "content",
+            subgraphs::content().sdl_with_options(federation()),
+        ),
+    ]
+}
+
+/// Which parts of the graph are up.
+#[derive(Clone, Copy)]
+pub struct Options {
+    pub profiles_down: bool,
+    pub introspection: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            profiles_down: false,
+            introspection: true,
+        }
+    }
+}
+
+/// The whole test graph: three subgraphs and a router.
+pub struct TestGraph {
+    pub router_url: String,
+    pub identity: Arc<Stats>,
+    pub profiles: Arc<Stats>,
+    pub content: Arc<Stats>,
+    http: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestGraph {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn() -> TestGraph {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(options: Options) -> TestGraph {
+    let shutdown = CancellationToken::new();
+    let (identity_url, identity) = spawn_subgraph(subgraphs::identity(), shutdown.clone()).await;
+    let (mut profiles_url, profiles) =
+        spawn_subgraph(subgraphs::profiles(), shutdown.clone()).await;
+    let (content_url, content) = spawn_subgraph(subgraphs::content(), shutdown.clone()).await;
+    if options.profiles_down {
+        profiles_url = dead_url().await;
+    }
+    let supergraph_sdl = compose(&subgraph_sdls()).expect("the test subgraphs compose");
+    let server = Server::bind(RouterConfig {
+        supergraph_sdl,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        subgraph_urls: HashMap::from([
+            ("identity".to_owned(), identity_url),
+            ("profiles".to_owned(), profiles_url),
+            ("content".to_owned(), content_url),
+        ]),
+        introspection: options.introspection,
+    })
+    .await
+    .expect("the router starts");
+    let router_url = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run(shutdown.clone()));
+    TestGraph {
+        router_url,
+        identity,
+        profiles,
+        content,
+        http: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+/// A router response: HTTP status and JSON body.
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl TestGraph {
+    /// POSTs a query without variables and returns the JSON body.
+    pub async fn query(&self, query: &str) -> Value {
+        self.post(serde_json::json!({ "query": query }), None)
+            .await
+            .body
+    }
+
+    /// POSTs a request body, optionally with an `Authorization` header.
+    pub async fn post(&self, body: Value, authorization: Option<&str>) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.router_url))
+            .json(&body);
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
+        let response = request.send().await.unwrap();
+        Response {
+            status: response.status().as_u16(),
+            body: response.json().await.unwrap(),
+        }
+    }
+
+    /// GETs `/graphql` with query-string parameters and an `Accept` header.
+    pub async fn get(&self, params: &[(&str, &str)], accept: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}/graphql", self.router_url))
+            .query(params)
+            .header(header::ACCEPT, accept)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// The `extensions.code` of every error in a response body.
+    pub fn error_codes(body: &Value) -> Vec<String> {
+        body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|error| error["extensions"]["code"].as_str())
+            .map(str::to_owned)
+            .collect()
+    }
+}
