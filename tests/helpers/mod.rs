@@ -1,10 +1,9 @@
 //! Starts the whole platform for a test, the way `agora dev` does, and talks to it through
 //! the router exactly as a frontend would.
 //!
-//! Each test gets its own data directory and databases, and its own event namespace. By
-//! default: SQLite files and the in-process bus. With `AGORA_TEST_POSTGRES_URL` set (a
-//! server URL like `postgres://postgres@127.0.0.1:5432`), a fresh database per subgraph
-//! per test; with `AGORA_TEST_NATS_URL`, JetStream with streams named for the test.
+//! Each test gets its own data directory, databases and event namespace from the kit's
+//! `TestEnv`: SQLite and the in-process bus by default, Postgres and JetStream when
+//! `AGORA_TEST_POSTGRES_URL` and `AGORA_TEST_NATS_URL` are set.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +11,9 @@ use std::time::Duration;
 
 use agora::platform::{Platform, PlatformConfig};
 use agora::subgraphs;
-use sea_orm::{ConnectionTrait, Database};
+use agora_kit::testing::TestEnv;
+use sea_orm::Database;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 /// One test's platform: where it keeps its files and how to reach it.
 pub struct TestApp {
@@ -24,33 +23,24 @@ pub struct TestApp {
     pub env: HashMap<String, String>,
     /// HTTP client for the router.
     pub client: reqwest::Client,
-    /// Removed when the test ends.
-    pub dir: tempfile::TempDir,
+    /// The test's databases and namespace, removed when the test ends.
+    _test_env: TestEnv,
 }
 
 /// Starts a fresh platform for one test.
 pub async fn spawn() -> TestApp {
-    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut test_env = TestEnv::new();
     let mut env = HashMap::new();
-    env.insert("AGORA_DATA_DIR".to_owned(), dir.path().display().to_string());
-    let run = Uuid::now_v7().simple().to_string();
-    if let Ok(server) = std::env::var("AGORA_TEST_POSTGRES_URL") {
-        for subgraph in subgraphs::ALL {
-            let name = format!("agora_test_{run}_{}", subgraph.name);
-            let admin = Database::connect(format!("{server}/postgres")).await.expect("postgres");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            let key = format!("AGORA_{}_DATABASE_URL", subgraph.name.to_uppercase());
-            env.insert(key, format!("{server}/{name}"));
-        }
+    env.insert("AGORA_DATA_DIR".to_owned(), test_env.dir.path().display().to_string());
+    for subgraph in subgraphs::ALL {
+        let key = format!("AGORA_{}_DATABASE_URL", subgraph.name.to_uppercase());
+        env.insert(key, test_env.database_url(subgraph.name).await);
     }
-    if let Ok(nats) = std::env::var("AGORA_TEST_NATS_URL") {
-        env.insert("AGORA_NATS_URL".to_owned(), nats);
-        env.insert("AGORA_EVENTS_NAMESPACE".to_owned(), format!("t{run}"));
+    if let Some(nats) = test_env.nats_url() {
+        env.insert("AGORA_NATS_URL".to_owned(), nats.to_owned());
     }
-    let mut app = TestApp { platform: None, env, client: reqwest::Client::new(), dir };
+    env.insert("AGORA_EVENTS_NAMESPACE".to_owned(), test_env.namespace());
+    let mut app = TestApp { platform: None, env, client: reqwest::Client::new(), _test_env: test_env };
     app.start().await;
     app
 }
@@ -122,12 +112,7 @@ impl TestApp {
     /// Opens a subgraph's database.
     pub async fn database(&self, subgraph: &str) -> sea_orm::DatabaseConnection {
         let key = format!("AGORA_{}_DATABASE_URL", subgraph.to_uppercase());
-        let url = self
-            .env
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| agora_kit::settings::sqlite_url(self.dir.path(), subgraph));
-        Database::connect(url).await.expect("database")
+        Database::connect(&self.env[&key]).await.expect("database")
     }
 }
 

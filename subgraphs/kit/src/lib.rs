@@ -9,6 +9,7 @@
 //! - [`service`]: binding, background tasks and graceful shutdown of one subgraph.
 //! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers.
 //! - [`telemetry`]: tracing set-up for binaries.
+//! - `testing` (feature `testing`): a test's own databases and event namespace.
 
 pub mod auth;
 pub mod db;
@@ -18,6 +19,8 @@ pub mod http;
 pub mod service;
 pub mod settings;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Code, ServiceError};
 pub use settings::Settings;

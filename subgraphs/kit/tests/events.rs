@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agora_kit::events::{
-    Backoff, BusConfig, BusTuning, Consumer, ConsumerSpec, Envelope, EventBus,
-    EventTablesMigration, Handler, HandlerError, OutboxRelay, Outcome, connect_with, enqueue,
-    tables::outbox,
+    Backoff, BusConfig, BusTuning, Consumer, ConsumerSpec, Envelope, EventBus, EventError,
+    EventStream, EventTablesMigration, Handler, HandlerError, OutboxRelay, Outcome, connect_with,
+    enqueue, tables::outbox,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -23,6 +23,7 @@ use sea_orm::{
 };
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Which bus a scenario runs on.
@@ -57,6 +58,10 @@ on_both_buses!(
     the_consumer_applies_the_effect_once_when_the_same_event_is_delivered_twice,
     a_delivery_received_but_never_acked_is_redelivered_to_the_reopened_consumer_and_applied_once,
     an_event_whose_handler_always_fails_is_dead_lettered_and_the_next_one_still_processed,
+    a_rejected_event_is_dead_lettered_at_once_without_retries,
+    a_consumer_receives_only_the_event_types_it_asked_for,
+    a_failed_publish_leaves_the_row_pending_until_the_bus_is_back,
+    the_running_relay_publishes_when_woken_and_stops_on_shutdown,
 );
 
 /// The payload of the test events.
@@ -272,6 +277,139 @@ async fn an_event_whose_handler_always_fails_is_dead_lettered_and_the_next_one_s
     assert_eq!(consumer.process_one().await?, Outcome::Applied);
     assert_eq!(h.effects(healthy.id).await?, 1);
     h.finish().await
+}
+
+async fn a_rejected_event_is_dead_lettered_at_once_without_retries(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let (malformed, healthy) = (
+        Envelope::new(
+            "identity",
+            "identity.user.registered",
+            "u1",
+            &"not an object",
+        ),
+        registered("healthy"),
+    );
+    h.bus.publish(&malformed).await?;
+    h.bus.publish(&healthy).await?;
+
+    let mut consumer = h.consumer(Arc::new(FailOn("nobody")), 5).await?;
+    assert_eq!(consumer.process_one().await?, Outcome::DeadLettered);
+    let next = consumer.receive().await?;
+    assert_eq!(next.envelope.id, healthy.id);
+    assert_eq!(next.attempt, 1);
+    h.finish().await
+}
+
+async fn a_consumer_receives_only_the_event_types_it_asked_for(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let wanted = registered("wanted");
+    let renamed = Envelope::new("identity", "identity.user.renamed", "u1", &"x");
+    let deleted = Envelope::new("identity", "identity.user.deleted", "u1", &"x");
+    for event in [&wanted, &renamed, &deleted] {
+        h.bus.publish(event).await?;
+    }
+
+    let spec = ConsumerSpec {
+        name: "profiles".into(),
+        domain: "identity".into(),
+        event_types: vec![
+            "identity.user.registered".into(),
+            "identity.user.deleted".into(),
+        ],
+        max_deliver: 5,
+    };
+    let mut stream = h.bus.subscribe(&spec).await?;
+    for expected in [&wanted, &deleted] {
+        let delivery = stream.next().await?;
+        assert_eq!(delivery.envelope.id, expected.id);
+        delivery.ack().await?;
+    }
+    h.finish().await
+}
+
+async fn a_failed_publish_leaves_the_row_pending_until_the_bus_is_back(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let event = registered("patient");
+    let txn = h.db.begin().await?;
+    enqueue(&txn, &event).await?;
+    txn.commit().await?;
+
+    let down = OutboxRelay::new(h.db.clone(), Arc::new(DownBus));
+    assert!(down.publish_pending().await.is_err());
+    let row = outbox::Entity::find()
+        .one(&h.db)
+        .await?
+        .context("the row")?;
+    assert_eq!((row.sent_at, row.attempts), (None, 1));
+
+    let up = OutboxRelay::new(h.db.clone(), h.bus.clone());
+    assert_eq!(up.publish_pending().await?, 1);
+    let mut consumer = h.consumer(Arc::new(Recorder), 5).await?;
+    assert_eq!(consumer.process_one().await?, Outcome::Applied);
+    assert_eq!(h.effects(event.id).await?, 1);
+    h.finish().await
+}
+
+async fn the_running_relay_publishes_when_woken_and_stops_on_shutdown(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let relay = OutboxRelay::new(h.db.clone(), h.bus.clone());
+    let waker = relay.waker();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+
+    let event = registered("live");
+    let txn = h.db.begin().await?;
+    enqueue(&txn, &event).await?;
+    txn.commit().await?;
+    waker.notify_one();
+
+    let mut consumer = h.consumer(Arc::new(Recorder), 5).await?;
+    let delivered = tokio::time::timeout(Duration::from_secs(10), consumer.process_one())
+        .await
+        .context("the relay published within 10 s")??;
+    assert_eq!(delivered, Outcome::Applied);
+    assert_eq!(h.effects(event.id).await?, 1);
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .context("the relay stopped within 10 s")??;
+    h.finish().await
+}
+
+/// A bus whose broker is unreachable.
+struct DownBus;
+
+#[async_trait]
+impl EventBus for DownBus {
+    async fn publish(&self, _: &Envelope) -> Result<(), EventError> {
+        Err(EventError::Bus("connection refused".into()))
+    }
+
+    async fn subscribe(&self, _: &ConsumerSpec) -> Result<Box<dyn EventStream>, EventError> {
+        Err(EventError::Bus("connection refused".into()))
+    }
+
+    async fn ensure_stream(&self, _: &str) -> Result<(), EventError> {
+        Err(EventError::Bus("connection refused".into()))
+    }
 }
 
 /// Records each event it handles as a row of `effect`.

@@ -1,45 +1,32 @@
 //! Profiles' consumer of identity's events, driven step by step against a real bus.
 //!
-//! Embedded bus and SQLite by default; JetStream with `AGORA_TEST_NATS_URL` and Postgres
-//! with `AGORA_TEST_POSTGRES_URL`, each test on a namespace and database of its own.
+//! Embedded bus and SQLite by default; JetStream and Postgres in CI's real mode (see the
+//! kit's `TestEnv`), each test on a namespace and database of its own.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora_kit::events::{self, BusConfig, BusTuning, Consumer, Envelope, EventBus, Outcome};
+use agora_kit::events::{self, BusTuning, Consumer, Envelope, EventBus, Outcome};
+use agora_kit::testing::TestEnv;
 use agora_profiles::events::{OnUserRegistered, USER_REGISTERED};
 use agora_profiles::store::profile;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use uuid::Uuid;
 
 struct Harness {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
-    _dir: tempfile::TempDir,
+    _env: TestEnv,
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let run = Uuid::now_v7().simple().to_string();
-    let url = match std::env::var("AGORA_TEST_POSTGRES_URL") {
-        Ok(server) => {
-            let name = format!("agora_test_{run}_profiles");
-            let admin = Database::connect(format!("{server}/postgres")).await.expect("postgres");
-            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
-            format!("{server}/{name}")
-        }
-        Err(_) => agora_kit::settings::sqlite_url(dir.path(), "profiles"),
-    };
+    let mut env = TestEnv::new();
+    let url = env.database_url("profiles").await;
     let db = agora_kit::db::connect::<agora_profiles_migration::Migrator>(&url).await.expect("database");
-    let config = BusConfig {
-        nats_url: std::env::var("AGORA_TEST_NATS_URL").ok(),
-        namespace: format!("t{run}"),
-        embedded_db_url: agora_kit::settings::sqlite_url(dir.path(), "events"),
-    };
     let tuning = BusTuning { ack_wait: Duration::from_secs(1), ..BusTuning::default() };
-    let bus = events::connect_with(&config, tuning).await.expect("bus");
+    let bus = events::connect_with(&env.bus_config(), tuning).await.expect("bus");
     bus.ensure_stream("identity").await.expect("stream");
-    Harness { db, bus, _dir: dir }
+    Harness { db, bus, _env: env }
 }
 
 impl Harness {

@@ -31,6 +31,17 @@ pub struct BusConfig {
     pub embedded_db_url: String,
 }
 
+/// The `agora dev` default: the embedded bus logging to `data/events.sqlite`.
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            nats_url: None,
+            namespace: String::new(),
+            embedded_db_url: "sqlite://data/events.sqlite?mode=rwc".to_owned(),
+        }
+    }
+}
+
 /// Knobs that production leaves at their defaults and tests shorten.
 #[derive(Clone, Debug)]
 pub struct BusTuning {

@@ -355,6 +355,7 @@ impl EmbeddedStream {
 }
 
 /// Marks everything up to `seq` settled for `durable` (late settlements never move back).
+#[tracing::instrument(skip_all)]
 async fn advance(db: &impl ConnectionTrait, durable: &str, seq: i64) -> Result<(), DbErr> {
     consumer_cursor::Entity::update_many()
         .col_expr(consumer_cursor::Column::Floor, Expr::value(seq))
@@ -371,6 +372,7 @@ async fn advance(db: &impl ConnectionTrait, durable: &str, seq: i64) -> Result<(
 }
 
 /// Records `event` as a dead letter of `durable` and moves past it.
+#[tracing::instrument(skip_all)]
 async fn dead_letter_and_advance(
     db: &impl ConnectionTrait,
     durable: &str,
