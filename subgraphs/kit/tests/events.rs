@@ -299,6 +299,7 @@ async fn a_rejected_event_is_dead_lettered_at_once_without_retries(
 
     let mut consumer = h.consumer(Arc::new(FailOn("nobody")), 5).await?;
     assert_eq!(consumer.process_one().await?, Outcome::DeadLettered);
+    assert_eq!(h.dead_letters().await?, 1);
     let next = consumer.receive().await?;
     assert_eq!(next.envelope.id, healthy.id);
     assert_eq!(next.attempt, 1);
@@ -470,7 +471,7 @@ struct Harness {
     /// The Postgres server URL and database name to drop at the end, if on Postgres.
     postgres: Option<(String, String)>,
     /// Holds the SQLite files until the end.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -540,7 +541,7 @@ impl Harness {
             bus,
             namespace,
             postgres,
-            _dir: dir,
+            dir,
         }))
     }
 
@@ -573,6 +574,32 @@ impl Harness {
             .to_owned();
         let row = self.db.query_one(&count).await?.context("a count row")?;
         Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    /// How many dead letters the bus holds (read from its storage, as `agora events` would).
+    async fn dead_letters(&self) -> anyhow::Result<u64> {
+        match self.kind {
+            BusKind::Embedded => {
+                let url = format!(
+                    "sqlite://{}?mode=ro",
+                    self.dir.path().join("events.sqlite").display()
+                );
+                let log = Database::connect(url).await?;
+                let count = Query::select()
+                    .expr(Expr::col(Alias::new("seq")).count())
+                    .from(Alias::new("dead_letter"))
+                    .to_owned();
+                let row = log.query_one(&count).await?.context("a count row")?;
+                Ok(u64::try_from(row.try_get_by_index::<i64>(0)?)?)
+            }
+            BusKind::JetStream => {
+                let url = std::env::var("AGORA_TEST_NATS_URL")?;
+                let js = async_nats::jetstream::new(async_nats::connect(url).await?);
+                let name = format!("DEADLETTER_{}", self.namespace.to_uppercase());
+                let mut stream = js.get_stream(name).await?;
+                Ok(stream.info().await?.state.messages)
+            }
+        }
     }
 
     /// Deletes what the scenario created outside its temporary directory.

@@ -114,7 +114,9 @@ impl EventBus for JetStreamBus {
             deliver_policy: DeliverPolicy::All,
             ack_policy: AckPolicy::Explicit,
             ack_wait: self.tuning.ack_wait,
-            max_deliver: i64::from(spec.max_deliver.max(1)),
+            // One spare delivery: if copying to the dead letters fails on the last
+            // attempt, the event comes back instead of being dropped by the server.
+            max_deliver: i64::from(spec.max_deliver.max(1)) + 1,
             max_ack_pending: 1,
             ..Default::default()
         };
@@ -151,7 +153,7 @@ impl EventBus for JetStreamBus {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(domain))]
+    #[tracing::instrument(skip_all, fields(domain = %domain))]
     async fn ensure_stream(&self, domain: &str) -> Result<(), EventError> {
         let config = StreamConfig {
             name: self.naming.stream(domain),
