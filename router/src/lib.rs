@@ -12,7 +12,8 @@
 //! - `http`: the axum routes; `pipeline`: one request from body to response bytes.
 //! - `validate`, `operation`, `plan`: parse, validate, normalize and plan once per
 //!   distinct operation, cached.
-//! - `execute`: the plan executor (fetches, representations, merging, rewrites).
+//! - `execute`: the plan executor (fetches, representations, merging, rewrites, and
+//!   moving `_entities` error paths to client paths).
 //! - `project`: the client's selection applied to the merged data, with null propagation.
 //! - `introspection`: `__schema`/`__type` answered from the public schema.
 //! - `schema`, `variables`, `response`, `error`: shared vocabulary.

@@ -58,6 +58,20 @@ async fn the_same_entity_reached_twice_is_sent_once() {
 }
 
 #[tokio::test]
+async fn entity_fetches_to_one_subgraph_in_the_same_step_share_one_request() {
+    let graph = spawn().await;
+
+    let body = graph.query("{ me { displayName } users { bio } }").await;
+
+    assert_eq!(body["data"]["me"], json!({ "displayName": "Ada Lovelace" }));
+    assert_eq!(
+        body["data"]["users"][1],
+        json!({ "bio": "Grace Hopper's bio" })
+    );
+    assert_eq!(graph.profiles.entity_requests(), 1);
+}
+
+#[tokio::test]
 async fn entities_nested_in_lists_are_resolved_across_three_subgraphs() {
     let graph = spawn().await;
 
@@ -234,6 +248,11 @@ async fn a_subgraph_that_is_down_leaves_partial_data_and_an_error() {
     );
     assert_eq!(TestGraph::error_codes(&body), ["SUBGRAPH_REQUEST_FAILED"]);
     assert_eq!(body["errors"][0]["extensions"]["serviceName"], "profiles");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        !message.contains("127.0.0.1"),
+        "internal addresses stay internal: {message}"
+    );
 }
 
 #[tokio::test]

@@ -46,6 +46,20 @@ pub(crate) enum FetchError {
     InvalidBody(#[source] serde_json::Error),
 }
 
+impl FetchError {
+    /// A reason safe to show clients: no URLs, addresses or causes.
+    pub fn client_reason(&self) -> String {
+        match self {
+            Self::UnknownSubgraph => "no URL is configured for it".to_owned(),
+            Self::Transport(error) if error.is_timeout() => "the request timed out".to_owned(),
+            Self::Transport(error) if error.is_connect() => "it could not be reached".to_owned(),
+            Self::Transport(_) => "the request failed".to_owned(),
+            Self::Status(status) => format!("it answered with HTTP {}", status.as_u16()),
+            Self::InvalidBody(_) => "its response is not GraphQL JSON".to_owned(),
+        }
+    }
+}
+
 impl SubgraphClient {
     pub fn new(endpoints: HashMap<String, String>) -> Result<Self, RouterError> {
         let http = reqwest::Client::builder()

@@ -1,13 +1,17 @@
 //! Walking the response along a plan path, and merging fetched data into it.
 
-use hive_router_query_planner::planner::plan_nodes::FlattenNodePathSegment;
+use hive_router_query_planner::planner::plan_nodes::{
+    FetchRewrite, FlattenNodePath, FlattenNodePathSegment,
+};
 use serde_json::{Map, Value};
 
+use super::rewrites;
+use crate::response::PathSegment;
 use crate::schema::SchemaIndex;
 
 /// One step of a response path while walking: a key from the plan, or a list index.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Step<'p> {
+pub(super) enum Step<'p> {
     Key(&'p str),
     Index(usize),
 }
@@ -16,7 +20,7 @@ pub(crate) enum Step<'p> {
 /// order, with the response path that leads to it. Lists are walked through wherever
 /// they appear (with or without an explicit `@` segment); type conditions keep only
 /// objects whose `__typename` satisfies them; nulls and missing fields end the walk.
-pub(crate) fn for_each_entity<'p, F>(
+pub(super) fn for_each_entity<'p, F>(
     value: &mut Value,
     path: &'p [FlattenNodePathSegment],
     schema: &SchemaIndex,
@@ -68,7 +72,7 @@ pub(crate) fn for_each_entity<'p, F>(
 
 /// Deep-merges `source` into `target`: objects key by key, lists item by item, anything
 /// else replaced.
-pub(crate) fn deep_merge(target: &mut Value, source: Value) {
+pub(super) fn deep_merge(target: &mut Value, source: Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => merge_object(target, source),
         (Value::Array(target), Value::Array(source)) if target.len() == source.len() => {
@@ -81,7 +85,7 @@ pub(crate) fn deep_merge(target: &mut Value, source: Value) {
 }
 
 /// Deep-merges the fields of `source` into `target`.
-pub(crate) fn merge_object(target: &mut Map<String, Value>, source: Map<String, Value>) {
+fn merge_object(target: &mut Map<String, Value>, source: Map<String, Value>) {
     for (key, value) in source {
         match target.get_mut(&key) {
             Some(existing) => deep_merge(existing, value),
@@ -89,5 +93,78 @@ pub(crate) fn merge_object(target: &mut Map<String, Value>, source: Map<String, 
                 target.insert(key, value);
             }
         }
+    }
+}
+
+/// Merges each returned entity into every response object it stands for, and returns
+/// (when asked) the response path of the first object per representation, for errors.
+pub(super) fn merge_entities(
+    data: &mut Value,
+    paths: &[FlattenNodePath],
+    output_rewrites: Option<&[FetchRewrite]>,
+    slots: &[Option<usize>],
+    entities: Vec<Value>,
+    schema: &SchemaIndex,
+    record_paths: bool,
+) -> Vec<Option<Vec<PathSegment>>> {
+    let mut remaining_uses = vec![0usize; entities.len()];
+    for slot in slots.iter().flatten() {
+        if let Some(uses) = remaining_uses.get_mut(*slot) {
+            *uses += 1;
+        }
+    }
+    let mut entities: Vec<Option<Value>> = entities.into_iter().map(Some).collect();
+    let mut first_paths: Vec<Option<Vec<PathSegment>>> = if record_paths {
+        vec![None; entities.len()]
+    } else {
+        Vec::new()
+    };
+    let mut visited = 0usize;
+    for path in paths {
+        for_each_entity(
+            data,
+            path.as_slice(),
+            schema,
+            &mut Vec::new(),
+            &mut |target, trail| {
+                let slot = slots.get(visited).copied().flatten();
+                visited += 1;
+                let Some(slot) = slot else {
+                    return;
+                };
+                if let Some(first) = first_paths.get_mut(slot)
+                    && first.is_none()
+                {
+                    *first = Some(trail.iter().map(to_segment).collect());
+                }
+                let Some(uses) = remaining_uses.get_mut(slot) else {
+                    return;
+                };
+                *uses -= 1;
+                // The last object to use an entity takes it; earlier ones get a copy.
+                let entity = if *uses == 0 {
+                    entities.get_mut(slot).and_then(Option::take)
+                } else {
+                    entities.get(slot).cloned().flatten()
+                };
+                let Some(mut entity) = entity else {
+                    return;
+                };
+                if let Some(rewrites) = output_rewrites {
+                    rewrites::apply(rewrites, &mut entity, schema);
+                }
+                if let Value::Object(entity) = entity {
+                    merge_object(target, entity);
+                }
+            },
+        );
+    }
+    first_paths
+}
+
+fn to_segment(step: &Step<'_>) -> PathSegment {
+    match step {
+        Step::Key(key) => PathSegment::Key((*key).to_owned()),
+        Step::Index(index) => PathSegment::Index(*index),
     }
 }

@@ -6,12 +6,13 @@
 //! (representations for entity fetches), send it without holding the tree, then lock
 //! the tree again to merge. Parallel branches therefore never block each other on I/O.
 
+mod errors;
 mod fetch;
 mod merge;
 mod representations;
 mod rewrites;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderValue;
@@ -22,13 +23,14 @@ use hive_router_query_planner::planner::plan_nodes::{
 };
 use serde_json::{Map, Value};
 
+use errors::{EntityError, starts_with_key};
 pub(crate) use fetch::SubgraphClient;
-use fetch::{FetchError, SubgraphResponse, request_body};
-use merge::{Step, deep_merge, for_each_entity, merge_object};
+use fetch::{SubgraphResponse, request_body};
+use merge::{deep_merge, for_each_entity, merge_entities};
 use representations::Representations;
 
 use crate::error::ErrorCode;
-use crate::response::{GraphQLError, PathSegment};
+use crate::response::GraphQLError;
 use crate::schema::SchemaIndex;
 use crate::variables::selection_included;
 
@@ -41,7 +43,6 @@ pub(crate) struct Execution<'a> {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     data: Value,
     errors: Vec<GraphQLError>,
@@ -201,7 +202,7 @@ impl<'a> Execution<'a> {
         &self,
         service: &str,
         operation: &str,
-        variable_usages: Option<&std::collections::BTreeSet<String>>,
+        variable_usages: Option<&BTreeSet<String>>,
         calls: &[EntityCall<'_>],
     ) {
         // Calls sharing a variable share requires and paths, so collect once per variable.
@@ -274,8 +275,9 @@ impl<'a> Execution<'a> {
                 .collect();
             let first_paths = merge_entities(
                 &mut state.data,
-                call,
-                representations,
+                call.paths,
+                call.output_rewrites,
+                &representations.slots,
                 entities,
                 self.schema,
                 !misplaced.is_empty(),
@@ -293,12 +295,10 @@ impl<'a> Execution<'a> {
             Ok(response) => Some(response),
             Err(error) => {
                 tracing::warn!(subgraph = service, error = %error, "subgraph request failed");
-                let message = match &error {
-                    FetchError::UnknownSubgraph => {
-                        format!("No URL is known for subgraph '{service}'")
-                    }
-                    _ => format!("HTTP fetch failed from '{service}': {error}"),
-                };
+                let message = format!(
+                    "HTTP fetch failed from '{service}': {}",
+                    error.client_reason()
+                );
                 self.lock().errors.push(
                     GraphQLError::new(message, ErrorCode::SubgraphRequestFailed)
                         .with_extension("serviceName", Value::from(service)),
@@ -310,150 +310,3 @@ impl<'a> Execution<'a> {
 }
 
 static EMPTY_SELECTION: SelectionSet = SelectionSet { items: Vec::new() };
-
-/// Merges each returned entity into every response object it stands for, and returns
-/// (when asked) the response path of the first object per representation, for errors.
-fn merge_entities(
-    data: &mut Value,
-    call: &EntityCall<'_>,
-    representations: &Representations,
-    entities: Vec<Value>,
-    schema: &SchemaIndex,
-    record_paths: bool,
-) -> Vec<Option<Vec<PathSegment>>> {
-    let mut remaining_uses = vec![0usize; entities.len()];
-    for slot in representations.slots.iter().flatten() {
-        if let Some(uses) = remaining_uses.get_mut(*slot) {
-            *uses += 1;
-        }
-    }
-    let mut entities: Vec<Option<Value>> = entities.into_iter().map(Some).collect();
-    let mut first_paths: Vec<Option<Vec<PathSegment>>> = if record_paths {
-        vec![None; entities.len()]
-    } else {
-        Vec::new()
-    };
-    let mut visited = 0usize;
-    for path in call.paths {
-        for_each_entity(
-            data,
-            path.as_slice(),
-            schema,
-            &mut Vec::new(),
-            &mut |target, trail| {
-                let slot = representations.slots.get(visited).copied().flatten();
-                visited += 1;
-                let Some(slot) = slot else {
-                    return;
-                };
-                if let Some(first) = first_paths.get_mut(slot)
-                    && first.is_none()
-                {
-                    *first = Some(trail.iter().map(to_segment).collect());
-                }
-                let Some(uses) = remaining_uses.get_mut(slot) else {
-                    return;
-                };
-                *uses -= 1;
-                // The last object to use an entity takes it; earlier ones get a copy.
-                let entity = if *uses == 0 {
-                    entities.get_mut(slot).and_then(Option::take)
-                } else {
-                    entities.get(slot).cloned().flatten()
-                };
-                let Some(mut entity) = entity else {
-                    return;
-                };
-                if let Some(rewrites) = call.output_rewrites {
-                    rewrites::apply(rewrites, &mut entity, schema);
-                }
-                if let Value::Object(entity) = entity {
-                    merge_object(target, entity);
-                }
-            },
-        );
-    }
-    first_paths
-}
-
-fn to_segment(step: &Step<'_>) -> PathSegment {
-    match step {
-        Step::Key(key) => PathSegment::Key((*key).to_owned()),
-        Step::Index(index) => PathSegment::Index(*index),
-    }
-}
-
-fn starts_with_key(error: &GraphQLError, response_key: &str) -> bool {
-    matches!(error.path.as_deref(), Some([PathSegment::Key(key), ..]) if key == response_key)
-}
-
-/// An error whose path points into an `_entities` list, waiting to be moved to the
-/// client's paths of the entities it concerns.
-struct EntityError {
-    error: GraphQLError,
-    /// The representations the error is about.
-    targets: Vec<usize>,
-    /// The path below the entity.
-    rest: Vec<PathSegment>,
-}
-
-impl EntityError {
-    /// `[_entities, i, rest..]` names its entity. Some subgraphs (async-graphql among
-    /// them) leave the index out, `[_entities, rest..]`; then the error concerns every
-    /// entity whose value at `rest` is null.
-    fn new(mut error: GraphQLError, entities: &[Value]) -> Self {
-        let path = error.path.take().unwrap_or_default();
-        let (targets, rest) = match path.as_slice() {
-            [_, PathSegment::Index(index), rest @ ..] => (vec![*index], rest.to_vec()),
-            [_, rest @ ..] => (
-                (0..entities.len())
-                    .filter(|&index| is_null_at(&entities[index], rest))
-                    .collect(),
-                rest.to_vec(),
-            ),
-            [] => (Vec::new(), Vec::new()),
-        };
-        Self {
-            error,
-            targets,
-            rest,
-        }
-    }
-
-    /// One error per concerned entity, at the client's path; or the error without a path
-    /// if no entity can be located.
-    fn relocate(self, first_paths: &[Option<Vec<PathSegment>>]) -> Vec<GraphQLError> {
-        let mut relocated: Vec<GraphQLError> = self
-            .targets
-            .iter()
-            .filter_map(|&target| first_paths.get(target).cloned().flatten())
-            .map(|mut path| {
-                path.extend(self.rest.iter().cloned());
-                let mut error = self.error.clone();
-                error.path = Some(path);
-                error
-            })
-            .collect();
-        if relocated.is_empty() {
-            relocated.push(self.error);
-        }
-        relocated
-    }
-}
-
-/// Whether `value` is null (or absent) at `path`.
-fn is_null_at(value: &Value, path: &[PathSegment]) -> bool {
-    let mut current = value;
-    for segment in path {
-        let next = match (segment, current) {
-            (PathSegment::Key(key), Value::Object(object)) => object.get(key),
-            (PathSegment::Index(index), Value::Array(items)) => items.get(*index),
-            _ => None,
-        };
-        match next {
-            Some(next) => current = next,
-            None => return true,
-        }
-    }
-    current.is_null()
-}
