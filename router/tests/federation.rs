@@ -165,6 +165,34 @@ async fn skip_and_include_follow_variables_and_their_defaults() {
 }
 
 #[tokio::test]
+async fn members_of_a_union_are_resolved_by_their_runtime_type() {
+    let graph = spawn().await;
+
+    let body = graph
+        .query(
+            r#"{ search(term: "u2") { __typename ... on User { handle } ... on Post { title } } }"#,
+        )
+        .await;
+    assert_eq!(
+        body,
+        json!({ "data": { "search": [{ "__typename": "User", "handle": "grace" }] } })
+    );
+
+    let body = graph
+        .query(r#"{ search(term: "Compilers") { ... on User { handle } ... on Post { title } } }"#)
+        .await;
+    assert_eq!(
+        body,
+        json!({ "data": { "search": [{ "title": "Compilers for everyone" }] } })
+    );
+    assert_eq!(
+        graph.identity.representations(),
+        vec![1],
+        "only the user is fetched"
+    );
+}
+
+#[tokio::test]
 async fn variables_reach_the_subgraph_that_uses_them() {
     let graph = spawn().await;
 

@@ -4,7 +4,7 @@
 
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, ErrorExtensions, ID, Object, Result, Schema,
-    SimpleObject,
+    SimpleObject, Union,
 };
 
 /// The `Authorization` header a subgraph request carried, put into the GraphQL context.
@@ -221,12 +221,36 @@ impl Post {
     }
 }
 
+/// What a search finds: people and posts, to test abstract types.
+#[derive(Union)]
+pub enum SearchResult {
+    User(ContentUser),
+    Post(Post),
+}
+
 pub struct ContentQuery;
 
 #[Object(name = "Query")]
 impl ContentQuery {
     async fn posts(&self) -> Vec<Post> {
         POSTS.iter().map(Post).collect()
+    }
+
+    /// Everything whose id or title contains `term`.
+    async fn search(&self, term: String) -> Vec<SearchResult> {
+        let users = USERS
+            .iter()
+            .filter(|user| user.id.contains(&term))
+            .map(|user| {
+                SearchResult::User(ContentUser {
+                    id: ID(user.id.to_owned()),
+                })
+            });
+        let posts = POSTS
+            .iter()
+            .filter(|post| post.title.contains(&term))
+            .map(|post| SearchResult::Post(Post(post)));
+        users.chain(posts).collect()
     }
 
     #[graphql(entity)]
