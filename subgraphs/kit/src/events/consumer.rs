@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait,
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, TransactionTrait,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -43,12 +43,6 @@ pub enum Outcome {
     Retried,
     /// The event was given up on (rejected, or out of attempts) and dead-lettered.
     DeadLettered,
-}
-
-/// Why applying failed, before deciding what to tell the bus.
-enum Failure {
-    Database(DbErr),
-    Handler(HandlerError),
 }
 
 /// One durable consumer of one publishing domain, bound to a handler and a database.
@@ -117,14 +111,7 @@ impl Consumer {
                 delivery.ack().await?;
                 Ok(outcome)
             }
-            Err(Failure::Database(err)) => {
-                let delay = self.retry.delay(delivery.attempt);
-                if let Err(nak) = delivery.nak(delay).await {
-                    tracing::warn!(error = %nak, "could not nak after a database failure");
-                }
-                Err(err.into())
-            }
-            Err(Failure::Handler(err)) => {
+            Err(EventError::Handler(err)) => {
                 let retryable = matches!(err, HandlerError::Retry(_));
                 if retryable && delivery.attempt < self.spec.max_deliver {
                     tracing::warn!(error = %err, "event handler failed; will retry");
@@ -141,16 +128,28 @@ impl Consumer {
                     Ok(Outcome::DeadLettered)
                 }
             }
+            Err(err) => {
+                let delay = self.retry.delay(delivery.attempt);
+                if let Err(nak) = delivery.nak(delay).await {
+                    tracing::warn!(error = %nak, "could not nak after a database failure");
+                }
+                Err(err)
+            }
         }
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn apply(&mut self, event: &Envelope) -> Result<Outcome, Failure> {
-        let txn = self.db.begin().await.map_err(Failure::Database)?;
+    /// Applies `event` in one transaction without touching the bus: `Duplicate` if the
+    /// inbox has it, else the handler's effect plus the inbox row, committed (`Applied`).
+    /// The building block of [`Consumer::process_delivery`]; tests call it to simulate a
+    /// crash after the commit and before the ack. Handler failures are rolled back and
+    /// returned as [`EventError::Handler`]. (`&mut` keeps `Consumer` free of a `Sync`
+    /// bound on its stream while its futures stay `Send`.)
+    #[tracing::instrument(skip_all, fields(consumer = %self.spec.name, event_id = %event.id))]
+    pub async fn apply(&mut self, event: &Envelope) -> Result<Outcome, EventError> {
+        let txn = self.db.begin().await?;
         let seen = inbox::Entity::find_by_id((self.spec.name.clone(), event.id))
             .one(&txn)
-            .await
-            .map_err(Failure::Database)?;
+            .await?;
         if seen.is_some() {
             return Ok(Outcome::Duplicate);
         }
@@ -158,7 +157,7 @@ impl Consumer {
             if let Err(rollback) = txn.rollback().await {
                 tracing::warn!(error = %rollback, "rollback after handler failure failed");
             }
-            return Err(Failure::Handler(err));
+            return Err(err.into());
         }
         let row = inbox::ActiveModel {
             consumer: Set(self.spec.name.clone()),
@@ -167,9 +166,8 @@ impl Consumer {
         };
         inbox::Entity::insert(row)
             .exec_without_returning(&txn)
-            .await
-            .map_err(Failure::Database)?;
-        txn.commit().await.map_err(Failure::Database)?;
+            .await?;
+        txn.commit().await?;
         Ok(Outcome::Applied)
     }
 

@@ -18,6 +18,11 @@ pub enum EventError {
     /// An envelope could not be written to or read from JSON.
     #[error("event serialization: {0}")]
     Serialization(#[from] serde_json::Error),
+    /// A consumer's handler did not apply the event (from [`Consumer::apply`]).
+    ///
+    /// [`Consumer::apply`]: super::Consumer::apply
+    #[error("event handler: {0}")]
+    Handler(#[from] HandlerError),
 }
 
 impl EventError {
