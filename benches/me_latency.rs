@@ -79,8 +79,19 @@ async fn main() {
 
 async fn sign_in(client: &reqwest::Client, url: &str) -> String {
     let register = "mutation { register(input: { email: \"bench@example.org\", handle: \"bench\", password: \"bench-password\" }) { accessToken } }";
-    let response: Value = client.post(url).json(&json!({ "query": register })).send().await.expect("register").json().await.expect("json");
-    let token = response["data"]["register"]["accessToken"].as_str().expect("token").to_owned();
+    let response: Value = client
+        .post(url)
+        .json(&json!({ "query": register }))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let token = response["data"]["register"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     for _ in 0..200 {
         if !send(client, url, &token).await["data"]["me"]["displayName"].is_null() {
             return token;
@@ -91,7 +102,13 @@ async fn sign_in(client: &reqwest::Client, url: &str) -> String {
 }
 
 async fn send(client: &reqwest::Client, url: &str, token: &str) -> Value {
-    let response = client.post(url).bearer_auth(token).json(&json!({ "query": QUERY })).send().await.expect("request");
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({ "query": QUERY }))
+        .send()
+        .await
+        .expect("request");
     let body: Value = response.json().await.expect("json");
     assert!(body["errors"].is_null(), "{body}");
     body

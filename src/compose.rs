@@ -58,18 +58,24 @@ pub fn run(config: &Path) -> Result<Output, ComposeError> {
         path: config.to_owned(),
         reason: e.to_string(),
     })?;
-    let parsed: SupergraphConfig = serde_yaml::from_str(&text).map_err(|e| ComposeError::Config {
-        path: config.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let parsed: SupergraphConfig =
+        serde_yaml::from_str(&text).map_err(|e| ComposeError::Config {
+            path: config.to_owned(),
+            reason: e.to_string(),
+        })?;
     let root = config.parent().unwrap_or(Path::new("."));
     let mut files = Vec::new();
     let mut sdls = Vec::new();
     for (name, entry) in &parsed.subgraphs {
-        let subgraph = subgraphs::find(name).ok_or_else(|| ComposeError::UnknownSubgraph(name.clone()))?;
+        let subgraph =
+            subgraphs::find(name).ok_or_else(|| ComposeError::UnknownSubgraph(name.clone()))?;
         let sdl = (subgraph.sdl)();
         files.push((root.join(&entry.schema.file), sdl.clone()));
-        sdls.push(SubgraphSdl { name: name.clone(), url: entry.routing_url.clone(), sdl });
+        sdls.push(SubgraphSdl {
+            name: name.clone(),
+            url: entry.routing_url.clone(),
+            sdl,
+        });
     }
     let supergraph = compose(&sdls).map_err(ComposeError::Composition)?;
     files.push((root.join("supergraph.graphql"), supergraph));
@@ -94,7 +100,9 @@ impl Output {
     pub fn stale(&self) -> Vec<&Path> {
         self.files
             .iter()
-            .filter(|(path, content)| std::fs::read_to_string(path).ok().as_deref() != Some(content))
+            .filter(|(path, content)| {
+                std::fs::read_to_string(path).ok().as_deref() != Some(content)
+            })
             .map(|(path, _)| path.as_path())
             .collect()
     }

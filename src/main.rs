@@ -70,8 +70,13 @@ async fn run(command: Command) -> Result<(), String> {
             for (name, addr) in &platform.subgraph_addrs {
                 tracing::info!(subgraph = name, %addr, "subgraph listening");
             }
-            println!("Agora is running: open {} for GraphiQL", platform.graphql_url());
-            platform.run_until(agora_kit::service::shutdown_signal()).await;
+            println!(
+                "Agora is running: open {} for GraphiQL",
+                platform.graphql_url()
+            );
+            platform
+                .run_until(agora_kit::service::shutdown_signal())
+                .await;
             Ok(())
         }
         Command::Compose { config, check } => {
@@ -90,7 +95,8 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Sdl { subgraph } => {
-            let found = subgraphs::find(&subgraph).ok_or_else(|| format!("no subgraph {subgraph:?}"))?;
+            let found =
+                subgraphs::find(&subgraph).ok_or_else(|| format!("no subgraph {subgraph:?}"))?;
             print!("{}", (found.sdl)());
             Ok(())
         }

@@ -37,7 +37,10 @@ pub struct PlatformConfig {
 pub enum PlatformError {
     /// A subgraph failed to start.
     #[error("{name}: {source}")]
-    Subgraph { name: &'static str, source: StartError },
+    Subgraph {
+        name: &'static str,
+        source: StartError,
+    },
     /// The subgraph schemas do not compose.
     #[error("composition failed:\n{}", .0.join("\n"))]
     Composition(Vec<String>),
@@ -64,13 +67,21 @@ impl Platform {
     pub async fn start(config: PlatformConfig) -> Result<Self, PlatformError> {
         let shutdown = CancellationToken::new();
         let settings_of = |name: &'static str| {
-            Settings::from_lookup(name, |key| (config.lookup)(key))
-                .map_err(|e| PlatformError::Subgraph { name, source: e.into() })
+            Settings::from_lookup(name, |key| (config.lookup)(key)).map_err(|e| {
+                PlatformError::Subgraph {
+                    name,
+                    source: e.into(),
+                }
+            })
         };
         let bus_settings = settings_of("identity")?;
-        let bus = events::connect(&bus_settings.bus())
-            .await
-            .map_err(|e| PlatformError::Subgraph { name: "identity", source: e.into() })?;
+        let bus =
+            events::connect(&bus_settings.bus())
+                .await
+                .map_err(|e| PlatformError::Subgraph {
+                    name: "identity",
+                    source: e.into(),
+                })?;
 
         let mut tasks = Vec::new();
         let mut subgraph_addrs = Vec::new();
@@ -122,7 +133,13 @@ impl Platform {
                 tracing::error!(error = %e, "router stopped");
             }
         }));
-        Ok(Self { router_addr, subgraph_addrs, bus, shutdown, tasks })
+        Ok(Self {
+            router_addr,
+            subgraph_addrs,
+            bus,
+            shutdown,
+            tasks,
+        })
     }
 
     /// The router's GraphQL endpoint.

@@ -7,6 +7,9 @@ use agora_kit::events::EventBus;
 use agora_kit::service::{Service, StartError};
 use futures::future::BoxFuture;
 
+/// Connects a subgraph's database and binds its service.
+pub type Build = fn(Settings, Arc<dyn EventBus>) -> BoxFuture<'static, Result<Service, StartError>>;
+
 /// One subgraph as the command line sees it.
 pub struct Subgraph {
     /// Its name in `supergraph.yaml`, settings and events.
@@ -14,7 +17,7 @@ pub struct Subgraph {
     /// Its federation SDL, printed from code.
     pub sdl: fn() -> String,
     /// Connects its database and binds its service.
-    pub build: fn(Settings, Arc<dyn EventBus>) -> BoxFuture<'static, Result<Service, StartError>>,
+    pub build: Build,
 }
 
 /// Every subgraph, identity first: the others verify tokens with its keys.

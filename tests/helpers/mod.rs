@@ -31,7 +31,10 @@ pub struct TestApp {
 pub async fn spawn() -> TestApp {
     let mut test_env = TestEnv::new();
     let mut env = HashMap::new();
-    env.insert("AGORA_DATA_DIR".to_owned(), test_env.dir.path().display().to_string());
+    env.insert(
+        "AGORA_DATA_DIR".to_owned(),
+        test_env.dir.path().display().to_string(),
+    );
     for subgraph in subgraphs::ALL {
         let key = format!("AGORA_{}_DATABASE_URL", subgraph.name.to_uppercase());
         env.insert(key, test_env.database_url(subgraph.name).await);
@@ -40,7 +43,12 @@ pub async fn spawn() -> TestApp {
         env.insert("AGORA_NATS_URL".to_owned(), nats.to_owned());
     }
     env.insert("AGORA_EVENTS_NAMESPACE".to_owned(), test_env.namespace());
-    let mut app = TestApp { platform: None, env, client: reqwest::Client::new(), _test_env: test_env };
+    let mut app = TestApp {
+        platform: None,
+        env,
+        client: reqwest::Client::new(),
+        _test_env: test_env,
+    };
     app.start().await;
     app
 }
@@ -69,7 +77,10 @@ impl TestApp {
 
     /// The router's GraphQL URL.
     pub fn url(&self) -> String {
-        self.platform.as_ref().expect("platform is running").graphql_url()
+        self.platform
+            .as_ref()
+            .expect("platform is running")
+            .graphql_url()
     }
 
     /// Sends one operation through the router; returns the whole JSON response.
@@ -94,13 +105,16 @@ impl TestApp {
                 None,
             )
             .await;
-        Session::from_payload(&response["data"]["register"]).unwrap_or_else(|| panic!("register failed: {response}"))
+        Session::from_payload(&response["data"]["register"])
+            .unwrap_or_else(|| panic!("register failed: {response}"))
     }
 
     /// Polls `me { displayName }` until the profile exists: it is created by an event.
     pub async fn wait_for_profile(&self, token: &str) -> Value {
         for _ in 0..200 {
-            let response = self.graphql("{ me { handle displayName } }", json!({}), Some(token)).await;
+            let response = self
+                .graphql("{ me { handle displayName } }", json!({}), Some(token))
+                .await;
             if !response["data"]["me"]["displayName"].is_null() {
                 return response;
             }
@@ -144,15 +158,15 @@ impl Session {
 }
 
 /// Registers a user.
-pub const REGISTER: &str =
-    "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id handle } } }";
+pub const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id handle } } }";
 /// Logs in.
-pub const LOGIN: &str =
-    "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id handle } } }";
+pub const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id handle } } }";
 /// Rotates a refresh token.
 pub const REFRESH: &str = "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken refreshToken user { id handle } } }";
 
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(response: &Value) -> &str {
-    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
 }

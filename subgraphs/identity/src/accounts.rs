@@ -71,7 +71,8 @@ impl Identity {
             .map_err(|e| match e.sql_err() {
                 // A concurrent registration won the race for the same email or handle.
                 Some(SqlErr::UniqueConstraintViolation(_)) => {
-                    ServiceError::bad_input("handle", "email or handle is already registered").into()
+                    ServiceError::bad_input("handle", "email or handle is already registered")
+                        .into()
                 }
                 _ => IdentityError::from(e),
             })?;
@@ -82,7 +83,11 @@ impl Identity {
             email: account.email.clone(),
             created_at: account.created_at,
         };
-        events::enqueue(&txn, &Envelope::new(SOURCE, USER_REGISTERED, account.id, &payload)).await?;
+        events::enqueue(
+            &txn,
+            &Envelope::new(SOURCE, USER_REGISTERED, account.id, &payload),
+        )
+        .await?;
         let tokens = self.start_session(txn, account).await?;
         self.outbox.notify_one();
         Ok(tokens)
@@ -97,7 +102,10 @@ impl Identity {
             None => format!("login:{}", login.trim().to_lowercase()),
         };
         if let Some(seconds) = lockout::locked_for(&self.db, &key).await? {
-            let mut error = ServiceError::new(Code::TooManyRequests, "too many failed logins; try again later");
+            let mut error = ServiceError::new(
+                Code::TooManyRequests,
+                "too many failed logins; try again later",
+            );
             error.retry_after = Some(seconds);
             return Err(error.into());
         }
@@ -105,7 +113,13 @@ impl Identity {
         if !password::verify(password, hash).await? {
             let txn = self.db.begin().await?;
             lockout::record_failure(&txn, &key).await?;
-            audit::record(&txn, account.as_ref().map(|a| a.id), Action::LoginFailed, "").await?;
+            audit::record(
+                &txn,
+                account.as_ref().map(|a| a.id),
+                Action::LoginFailed,
+                "",
+            )
+            .await?;
             txn.commit().await?;
             return Err(IdentityError::bad_credentials());
         }
@@ -122,32 +136,58 @@ impl Identity {
     /// its whole session: whoever holds the newer token is signed out too.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {
         let txn = self.db.begin().await?;
-        let exchange = refresh_token::exchange(&txn, &tokens::hash_refresh_token(refresh_token)).await?;
+        let exchange =
+            refresh_token::exchange(&txn, &tokens::hash_refresh_token(refresh_token)).await?;
         match exchange {
-            Exchange::Rotated { account_id, session_id } => {
+            Exchange::Rotated {
+                account_id,
+                session_id,
+            } => {
                 let account = account::find_many(&txn, &[account_id]).await?.pop();
                 let account = account.ok_or_else(ServiceError::unauthenticated)?;
                 self.issue(txn, account, session_id).await
             }
-            Exchange::Reused { account_id, session_id } => {
-                audit::record(&txn, Some(account_id), Action::RefreshReuseDetected, session_id.to_string()).await?;
+            Exchange::Reused {
+                account_id,
+                session_id,
+            } => {
+                audit::record(
+                    &txn,
+                    Some(account_id),
+                    Action::RefreshReuseDetected,
+                    session_id.to_string(),
+                )
+                .await?;
                 txn.commit().await?;
                 tracing::warn!(%account_id, %session_id, "refresh token reuse: session revoked");
                 Err(ServiceError::new(Code::Unauthenticated, "invalid refresh token").into())
             }
-            Exchange::Refused => Err(ServiceError::new(Code::Unauthenticated, "invalid refresh token").into()),
+            Exchange::Refused => {
+                Err(ServiceError::new(Code::Unauthenticated, "invalid refresh token").into())
+            }
         }
     }
 
     /// Ends one session, or every session of the account.
-    pub async fn logout(&self, account_id: Uuid, session_id: Uuid, everywhere: bool) -> Result<(), IdentityError> {
+    pub async fn logout(
+        &self,
+        account_id: Uuid,
+        session_id: Uuid,
+        everywhere: bool,
+    ) -> Result<(), IdentityError> {
         let txn = self.db.begin().await?;
         if everywhere {
             session::revoke_all(&txn, account_id, None).await?;
             audit::record(&txn, Some(account_id), Action::LoggedOutEverywhere, "").await?;
         } else {
             session::revoke(&txn, session_id).await?;
-            audit::record(&txn, Some(account_id), Action::LoggedOut, session_id.to_string()).await?;
+            audit::record(
+                &txn,
+                Some(account_id),
+                Action::LoggedOut,
+                session_id.to_string(),
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(())
@@ -165,7 +205,9 @@ impl Identity {
         let account = account::find_many(&self.db, &[account_id]).await?.pop();
         let account = account.ok_or_else(ServiceError::unauthenticated)?;
         if !password::verify(current, Some(account.password_hash.clone())).await? {
-            return Err(ServiceError::bad_input("currentPassword", "current password is wrong").into());
+            return Err(
+                ServiceError::bad_input("currentPassword", "current password is wrong").into(),
+            );
         }
         let hash = password::hash(new).await?;
         let txn = self.db.begin().await?;
@@ -181,17 +223,30 @@ impl Identity {
         Ok(session::is_active(&self.db, session_id).await?)
     }
 
-    async fn start_session(&self, txn: DatabaseTransaction, account: account::Model) -> Result<Tokens, IdentityError> {
+    async fn start_session(
+        &self,
+        txn: DatabaseTransaction,
+        account: account::Model,
+    ) -> Result<Tokens, IdentityError> {
         let session_id = session::start(&txn, account.id).await?;
         self.issue(txn, account, session_id).await
     }
 
     /// Stores a new refresh token for the session, commits, and signs an access token.
-    async fn issue(&self, txn: DatabaseTransaction, account: account::Model, session_id: Uuid) -> Result<Tokens, IdentityError> {
+    async fn issue(
+        &self,
+        txn: DatabaseTransaction,
+        account: account::Model,
+        session_id: Uuid,
+    ) -> Result<Tokens, IdentityError> {
         let (refresh_token, hash) = tokens::refresh_token()?;
         refresh_token::insert(&txn, session_id, hash).await?;
         txn.commit().await?;
         let access_token = self.keys.access_token(account.id, session_id)?;
-        Ok(Tokens { access_token, refresh_token, account })
+        Ok(Tokens {
+            access_token,
+            refresh_token,
+            account,
+        })
     }
 }

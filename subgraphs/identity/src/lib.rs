@@ -38,8 +38,16 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     let jwks = keys.jwks().clone();
     let verifier = JwtVerifier::local(jwks.clone(), settings.tokens.clone());
     let relay = OutboxRelay::new(db.clone(), bus);
-    let identity = Arc::new(Identity { db: db.clone(), keys, outbox: relay.waker() });
-    let routes = http::router(schema::build(identity), verifier, db)
-        .route("/.well-known/jwks.json", get(move || async move { Json(jwks) }));
-    Ok(Service::bind(settings.listen, routes).await?.with_task(|stop| relay.run(stop)))
+    let identity = Arc::new(Identity {
+        db: db.clone(),
+        keys,
+        outbox: relay.waker(),
+    });
+    let routes = http::router(schema::build(identity), verifier, db).route(
+        "/.well-known/jwks.json",
+        get(move || async move { Json(jwks) }),
+    );
+    Ok(Service::bind(settings.listen, routes)
+        .await?
+        .with_task(|stop| relay.run(stop)))
 }

@@ -24,7 +24,8 @@ pub async fn hash(password: String) -> Result<String, IdentityError> {
         SystemRandom::new()
             .fill(&mut salt)
             .map_err(|_| IdentityError::Crypto("no randomness for a salt"))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Crypto("salt encoding"))?;
+        let salt =
+            SaltString::encode_b64(&salt).map_err(|_| IdentityError::Crypto("salt encoding"))?;
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
@@ -39,8 +40,11 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool, Iden
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed = PasswordHash::new(&hash).map_err(|_| IdentityError::Crypto("stored hash is malformed"))?;
-        let matches = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|_| IdentityError::Crypto("stored hash is malformed"))?;
+        let matches = argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(known && matches)
     })
     .await?
@@ -69,7 +73,11 @@ mod tests {
     async fn a_hash_verifies_its_password_and_nothing_else() {
         let hash = hash("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong horse".into(), Some(hash)).await.unwrap());
     }
 

@@ -29,20 +29,27 @@ pub struct Keys {
 
 impl Keys {
     /// Loads the signing keys, making the first one when there is none.
-    pub async fn load_or_create(db: &DatabaseConnection, rules: TokenRules) -> Result<Self, IdentityError> {
+    pub async fn load_or_create(
+        db: &DatabaseConnection,
+        rules: TokenRules,
+    ) -> Result<Self, IdentityError> {
         let mut keys = signing_key::all(db).await?;
         if keys.is_empty() {
             signing_key::insert(db, generate()?).await?;
             keys = signing_key::all(db).await?;
         }
-        let newest = keys.first().ok_or(IdentityError::Crypto("no signing key"))?;
+        let newest = keys
+            .first()
+            .ok_or(IdentityError::Crypto("no signing key"))?;
         let der = STANDARD
             .decode(&newest.private_key)
             .map_err(|_| IdentityError::Crypto("stored signing key is malformed"))?;
         Ok(Self {
             kid: newest.kid.clone(),
             signing: EncodingKey::from_ed_der(&der),
-            jwks: JwkSet { keys: keys.iter().map(jwk).collect() },
+            jwks: JwkSet {
+                keys: keys.iter().map(jwk).collect(),
+            },
             rules,
         })
     }
@@ -58,7 +65,11 @@ impl Keys {
     }
 
     /// Signs a 15-minute access token for a session.
-    pub fn access_token(&self, account_id: Uuid, session_id: Uuid) -> Result<String, IdentityError> {
+    pub fn access_token(
+        &self,
+        account_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<String, IdentityError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: account_id,
@@ -70,7 +81,8 @@ impl Keys {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|_| IdentityError::Crypto("token signing"))
+        jsonwebtoken::encode(&header, &claims, &self.signing)
+            .map_err(|_| IdentityError::Crypto("token signing"))
     }
 }
 
@@ -88,13 +100,18 @@ pub fn refresh_token() -> Result<(String, String), IdentityError> {
 /// The stored form of a refresh token: SHA-256, hex. The token has 256 random bits, so a
 /// fast hash is enough (no dictionary to attack).
 pub fn hash_refresh_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn generate() -> Result<signing_key::Model, IdentityError> {
     let rng = SystemRandom::new();
-    let document = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| IdentityError::Crypto("key generation"))?;
-    let pair = Ed25519KeyPair::from_pkcs8(document.as_ref()).map_err(|_| IdentityError::Crypto("key generation"))?;
+    let document = Ed25519KeyPair::generate_pkcs8(&rng)
+        .map_err(|_| IdentityError::Crypto("key generation"))?;
+    let pair = Ed25519KeyPair::from_pkcs8(document.as_ref())
+        .map_err(|_| IdentityError::Crypto("key generation"))?;
     Ok(signing_key::Model {
         kid: Uuid::now_v7().to_string(),
         private_key: STANDARD.encode(document.as_ref()),

@@ -10,7 +10,9 @@ pub const EMAIL_MAX_LEN: usize = 254;
 /// A handle: 3–30 of `[a-z0-9_]`, any case (uniqueness ignores case).
 pub fn handle(field: &'static str, handle: &str) -> Result<(), ServiceError> {
     let well_formed = HANDLE_LEN.contains(&handle.len())
-        && handle.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && handle
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if well_formed {
         Ok(())
     } else {
@@ -35,7 +37,10 @@ pub fn email(field: &'static str, email: &str) -> Result<(), ServiceError> {
     if well_formed {
         Ok(())
     } else {
-        Err(ServiceError::bad_input(field, "email is not a valid address"))
+        Err(ServiceError::bad_input(
+            field,
+            "email is not a valid address",
+        ))
     }
 }
 
@@ -45,10 +50,22 @@ mod tests {
 
     #[test]
     fn handles_follow_the_documented_rules() {
-        for good in ["ada", "Ada_Lovelace", "x_1", "a23456789012345678901234567890"] {
+        for good in [
+            "ada",
+            "Ada_Lovelace",
+            "x_1",
+            "a23456789012345678901234567890",
+        ] {
             assert!(handle("handle", good).is_ok(), "{good}");
         }
-        for bad in ["ab", "a-b", "ada lovelace", "é_ada", "a234567890123456789012345678901", ""] {
+        for bad in [
+            "ab",
+            "a-b",
+            "ada lovelace",
+            "é_ada",
+            "a234567890123456789012345678901",
+            "",
+        ] {
             assert!(handle("handle", bad).is_err(), "{bad}");
         }
     }
@@ -56,7 +73,14 @@ mod tests {
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
         assert!(email("email", "ada@example.org").is_ok());
-        for bad in ["ada", "@example.org", "ada@example", "ada@@example.org", "a da@example.org", "ada@example..org"] {
+        for bad in [
+            "ada",
+            "@example.org",
+            "ada@example",
+            "ada@@example.org",
+            "a da@example.org",
+            "ada@example..org",
+        ] {
             assert!(email("email", bad).is_err(), "{bad}");
         }
     }

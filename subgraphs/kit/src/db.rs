@@ -12,10 +12,8 @@ use sea_orm_migration::MigratorTrait;
 /// timeout, so concurrent requests wait for each other instead of failing.
 #[tracing::instrument(skip_all, fields(backend = url.split(':').next()))]
 pub async fn connect<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
-    if let Some(path) = sqlite_path(url) {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(e.to_string()))?;
-        }
+    if let Some(dir) = sqlite_path(url).and_then(|path| std::path::Path::new(path).parent()) {
+        std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(e.to_string()))?;
     }
     let mut options = ConnectOptions::new(url);
     options

@@ -40,7 +40,9 @@ impl TestEnv {
             return sqlite_url(self.dir.path(), subgraph);
         };
         let name = format!("agora_test_{}_{subgraph}", self.run);
-        let admin = Database::connect(format!("{server}/postgres")).await.expect("postgres is reachable");
+        let admin = Database::connect(format!("{server}/postgres"))
+            .await
+            .expect("postgres is reachable");
         admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
             .await
@@ -80,20 +82,34 @@ impl Drop for TestEnv {
     /// since a test's runtime may be gone (or panicking) by now.
     fn drop(&mut self) {
         let databases = std::mem::take(&mut self.databases);
-        let (postgres, nats, suffix) = (self.postgres.clone(), self.nats.clone(), format!("_{}", self.namespace().to_uppercase()));
+        let (postgres, nats, suffix) = (
+            self.postgres.clone(),
+            self.nats.clone(),
+            format!("_{}", self.namespace().to_uppercase()),
+        );
         let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 if let (Some(server), false) = (postgres, databases.is_empty()) {
                     let admin = Database::connect(format!("{server}/postgres")).await?;
                     for name in databases {
-                        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+                        admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await?;
                     }
                 }
                 if let Some(url) = nats {
                     use futures::StreamExt;
                     let js = async_nats::jetstream::new(async_nats::connect(url).await?);
-                    let names: Vec<String> = js.stream_names().filter_map(|n| async { n.ok() }).collect().await;
+                    let names: Vec<String> = js
+                        .stream_names()
+                        .filter_map(|n| async { n.ok() })
+                        .collect()
+                        .await;
                     for name in names.into_iter().filter(|n| n.ends_with(&suffix)) {
                         let _ = js.delete_stream(&name).await;
                     }

@@ -44,11 +44,14 @@ pub struct OnUserRegistered;
 
 #[async_trait]
 impl Handler for OnUserRegistered {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
         let user: UserRegistered = event.data_as().map_err(HandlerError::reject)?;
         profile::create_if_absent(txn, user.id, &user.handle)
             .await
             .map_err(HandlerError::retry)
     }
 }
-

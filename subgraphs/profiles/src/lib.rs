@@ -38,10 +38,19 @@ pub fn identity_consumer() -> ConsumerSpec {
 pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service, StartError> {
     let db = db::connect::<agora_profiles_migration::Migrator>(&settings.database_url).await?;
     bus.ensure_stream(events::SOURCE).await?;
-    let consumer = Consumer::open(db.clone(), &bus, identity_consumer(), Arc::new(events::OnUserRegistered)).await?;
+    let consumer = Consumer::open(
+        db.clone(),
+        &bus,
+        identity_consumer(),
+        Arc::new(events::OnUserRegistered),
+    )
+    .await?;
     let relay = OutboxRelay::new(db.clone(), bus);
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
-    let profiles = Arc::new(Profiles { db: db.clone(), outbox: relay.waker() });
+    let profiles = Arc::new(Profiles {
+        db: db.clone(),
+        outbox: relay.waker(),
+    });
     let routes = http::router(schema::build(profiles), verifier, db);
     Ok(Service::bind(settings.listen, routes)
         .await?

@@ -31,7 +31,11 @@ pub struct Profiles {
 
 impl Profiles {
     /// Validates and applies a user's changes to their own profile.
-    pub async fn update(&self, user_id: Uuid, changes: Changes) -> Result<profile::Model, ProfilesError> {
+    pub async fn update(
+        &self,
+        user_id: Uuid,
+        changes: Changes,
+    ) -> Result<profile::Model, ProfilesError> {
         let changes = validate(changes)?;
         let txn = self.db.begin().await?;
         let updated = profile::update(&txn, user_id, changes)
@@ -42,7 +46,11 @@ impl Profiles {
             display_name: updated.display_name.clone(),
             updated_at: updated.updated_at,
         };
-        events::enqueue(&txn, &Envelope::new(SOURCE, PROFILE_UPDATED, user_id, &payload)).await?;
+        events::enqueue(
+            &txn,
+            &Envelope::new(SOURCE, PROFILE_UPDATED, user_id, &payload),
+        )
+        .await?;
         txn.commit().await?;
         self.outbox.notify_one();
         Ok(updated)
@@ -56,7 +64,10 @@ fn validate(changes: Changes) -> Result<Changes, ServiceError> {
     if let Some(name) = &display_name {
         check_len("displayName", name, DISPLAY_NAME_MAX)?;
         if name.is_empty() {
-            return Err(ServiceError::bad_input("displayName", "display name must not be empty"));
+            return Err(ServiceError::bad_input(
+                "displayName",
+                "display name must not be empty",
+            ));
         }
     }
     let bio = changes.bio.map(|bio| bio.trim().to_owned());
@@ -66,15 +77,25 @@ fn validate(changes: Changes) -> Result<Changes, ServiceError> {
     let website = changes.website.map(clear_if_empty);
     if let Some(Some(url)) = &website {
         check_len("website", url, WEBSITE_MAX)?;
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
-            return Err(ServiceError::bad_input("website", "website must be an http(s) URL"));
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
+        {
+            return Err(ServiceError::bad_input(
+                "website",
+                "website must be an http(s) URL",
+            ));
         }
     }
     let location = changes.location.map(clear_if_empty);
     if let Some(Some(location)) = &location {
         check_len("location", location, LOCATION_MAX)?;
     }
-    Ok(Changes { display_name, bio, website, location })
+    Ok(Changes {
+        display_name,
+        bio,
+        website,
+        location,
+    })
 }
 
 fn clear_if_empty(value: Option<String>) -> Option<String> {
@@ -83,7 +104,10 @@ fn clear_if_empty(value: Option<String>) -> Option<String> {
 
 fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), ServiceError> {
     if value.chars().count() > max {
-        return Err(ServiceError::bad_input(field, format!("{field} must be at most {max} characters")));
+        return Err(ServiceError::bad_input(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -94,17 +118,30 @@ mod tests {
 
     #[test]
     fn limits_name_the_field_at_fault() {
-        let long_bio = Changes { bio: Some("x".repeat(BIO_MAX + 1)), ..Changes::default() };
+        let long_bio = Changes {
+            bio: Some("x".repeat(BIO_MAX + 1)),
+            ..Changes::default()
+        };
         assert_eq!(validate(long_bio).unwrap_err().field, Some("bio"));
-        let blank_name = Changes { display_name: Some("   ".into()), ..Changes::default() };
+        let blank_name = Changes {
+            display_name: Some("   ".into()),
+            ..Changes::default()
+        };
         assert_eq!(validate(blank_name).unwrap_err().field, Some("displayName"));
-        let ftp = Changes { website: Some(Some("ftp://x.org".into())), ..Changes::default() };
+        let ftp = Changes {
+            website: Some(Some("ftp://x.org".into())),
+            ..Changes::default()
+        };
         assert_eq!(validate(ftp).unwrap_err().field, Some("website"));
     }
 
     #[test]
     fn empty_optional_fields_clear_them() {
-        let changes = Changes { website: Some(Some("  ".into())), location: Some(Some("".into())), ..Changes::default() };
+        let changes = Changes {
+            website: Some(Some("  ".into())),
+            location: Some(Some("".into())),
+            ..Changes::default()
+        };
         let valid = validate(changes).unwrap();
         assert_eq!(valid.website, Some(None));
         assert_eq!(valid.location, Some(None));

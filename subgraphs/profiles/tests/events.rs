@@ -22,29 +22,47 @@ struct Harness {
 async fn harness() -> Harness {
     let mut env = TestEnv::new();
     let url = env.database_url("profiles").await;
-    let db = agora_kit::db::connect::<agora_profiles_migration::Migrator>(&url).await.expect("database");
-    let tuning = BusTuning { ack_wait: Duration::from_secs(1), ..BusTuning::default() };
-    let bus = events::connect_with(&env.bus_config(), tuning).await.expect("bus");
+    let db = agora_kit::db::connect::<agora_profiles_migration::Migrator>(&url)
+        .await
+        .expect("database");
+    let tuning = BusTuning {
+        ack_wait: Duration::from_secs(1),
+        ..BusTuning::default()
+    };
+    let bus = events::connect_with(&env.bus_config(), tuning)
+        .await
+        .expect("bus");
     bus.ensure_stream("identity").await.expect("stream");
     Harness { db, bus, _env: env }
 }
 
 impl Harness {
     async fn consumer(&self) -> Consumer {
-        Consumer::open(self.db.clone(), &self.bus, agora_profiles::identity_consumer(), Arc::new(OnUserRegistered))
-            .await
-            .expect("consumer")
+        Consumer::open(
+            self.db.clone(),
+            &self.bus,
+            agora_profiles::identity_consumer(),
+            Arc::new(OnUserRegistered),
+        )
+        .await
+        .expect("consumer")
     }
 
     async fn publish_registration(&self, handle: &str) -> Uuid {
         let id = Uuid::now_v7();
         let data = serde_json::json!({ "id": id, "handle": handle, "email": format!("{handle}@example.org") });
-        self.bus.publish(&Envelope::new("identity", USER_REGISTERED, id, &data)).await.expect("publish");
+        self.bus
+            .publish(&Envelope::new("identity", USER_REGISTERED, id, &data))
+            .await
+            .expect("publish");
         id
     }
 
     async fn profiles(&self) -> u64 {
-        profile::Entity::find().count(&self.db).await.expect("count")
+        profile::Entity::find()
+            .count(&self.db)
+            .await
+            .expect("count")
     }
 }
 
@@ -58,7 +76,10 @@ async fn a_registration_event_creates_the_profile_with_the_handle_as_display_nam
     assert_eq!(outcome, Outcome::Applied);
     let rows = profile::find_many(&h.db, &[id]).await.expect("query");
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].handle.as_str(), rows[0].display_name.as_str()), ("ada", "ada"));
+    assert_eq!(
+        (rows[0].handle.as_str(), rows[0].display_name.as_str()),
+        ("ada", "ada")
+    );
 }
 
 #[tokio::test]
@@ -69,12 +90,18 @@ async fn a_consumer_killed_after_the_effect_but_before_the_ack_yields_exactly_on
     let delivery = first.receive().await.expect("delivered");
 
     // The effect and its inbox row commit; then the process dies before acking.
-    assert_eq!(first.apply(&delivery.envelope).await.expect("applied"), Outcome::Applied);
+    assert_eq!(
+        first.apply(&delivery.envelope).await.expect("applied"),
+        Outcome::Applied
+    );
     drop(delivery);
     drop(first);
 
     let mut restarted = h.consumer().await;
-    assert_eq!(restarted.process_one().await.expect("redelivered"), Outcome::Duplicate);
+    assert_eq!(
+        restarted.process_one().await.expect("redelivered"),
+        Outcome::Duplicate
+    );
     assert_eq!(h.profiles().await, 1);
 }
 
@@ -87,6 +114,9 @@ async fn a_consumer_killed_before_the_effect_applies_it_after_restart() {
     drop(first);
 
     let mut restarted = h.consumer().await;
-    assert_eq!(restarted.process_one().await.expect("redelivered"), Outcome::Applied);
+    assert_eq!(
+        restarted.process_one().await.expect("redelivered"),
+        Outcome::Applied
+    );
     assert_eq!(h.profiles().await, 1);
 }

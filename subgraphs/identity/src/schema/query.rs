@@ -25,7 +25,11 @@ impl Query {
             return Ok(None);
         };
         let identity = ctx.data_unchecked::<Arc<Identity>>();
-        if !identity.session_is_active(viewer.session_id).await.extend()? {
+        if !identity
+            .session_is_active(viewer.session_id)
+            .await
+            .extend()?
+        {
             return Err(ServiceError::unauthenticated().extend());
         }
         load(ctx, viewer.user_id).await
@@ -43,7 +47,11 @@ impl Query {
 
     /// Resolves `User` representations for the router, batched per request.
     #[graphql(entity)]
-    async fn find_user_by_id(&self, ctx: &Context<'_>, #[graphql(key)] id: ID) -> Result<Option<User>> {
+    async fn find_user_by_id(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(key)] id: ID,
+    ) -> Result<Option<User>> {
         match Uuid::parse_str(&id) {
             Ok(id) => load(ctx, id).await,
             Err(_) => Ok(None),

@@ -51,15 +51,26 @@ pub async fn insert(
 
 /// Finds an account by email or by handle, case-insensitively.
 #[tracing::instrument(skip_all)]
-pub async fn find_by_login(conn: &impl ConnectionTrait, login: &str) -> Result<Option<Model>, DbErr> {
+pub async fn find_by_login(
+    conn: &impl ConnectionTrait,
+    login: &str,
+) -> Result<Option<Model>, DbErr> {
     let key = login.trim().to_lowercase();
-    let column = if key.contains('@') { Column::Email } else { Column::HandleKey };
+    let column = if key.contains('@') {
+        Column::Email
+    } else {
+        Column::HandleKey
+    };
     Entity::find().filter(column.eq(key)).one(conn).await
 }
 
 /// Whether an email or a handle is already taken, as `(email_taken, handle_taken)`.
 #[tracing::instrument(skip_all)]
-pub async fn taken(conn: &impl ConnectionTrait, email: &str, handle: &str) -> Result<(bool, bool), DbErr> {
+pub async fn taken(
+    conn: &impl ConnectionTrait,
+    email: &str,
+    handle: &str,
+) -> Result<(bool, bool), DbErr> {
     let email_taken = Entity::find()
         .filter(Column::Email.eq(email.to_lowercase()))
         .one(conn)
@@ -76,12 +87,19 @@ pub async fn taken(conn: &impl ConnectionTrait, email: &str, handle: &str) -> Re
 /// Loads the accounts with the given ids (for entity batches), in no particular order.
 #[tracing::instrument(skip_all)]
 pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
-    Entity::find().filter(Column::Id.is_in(ids.iter().copied())).all(conn).await
+    Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
 }
 
 /// Replaces the password hash of an account.
 #[tracing::instrument(skip_all)]
-pub async fn set_password(conn: &impl ConnectionTrait, id: Uuid, password_hash: String) -> Result<(), DbErr> {
+pub async fn set_password(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    password_hash: String,
+) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::PasswordHash, Expr::value(password_hash))
         .filter(Column::Id.eq(id))

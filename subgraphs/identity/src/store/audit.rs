@@ -82,7 +82,10 @@ pub async fn record(
 
 /// The actions recorded for an account, oldest first (for tests and support tooling).
 #[tracing::instrument(skip_all)]
-pub async fn actions_of(conn: &impl ConnectionTrait, account_id: Uuid) -> Result<Vec<String>, DbErr> {
+pub async fn actions_of(
+    conn: &impl ConnectionTrait,
+    account_id: Uuid,
+) -> Result<Vec<String>, DbErr> {
     use sea_orm::{QueryFilter, QueryOrder};
     let rows = Entity::find()
         .filter(Column::AccountId.eq(account_id))

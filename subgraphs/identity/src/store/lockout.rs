@@ -98,7 +98,13 @@ mod tests {
     fn the_lock_starts_after_the_free_attempts_and_doubles_up_to_an_hour() {
         assert_eq!(lock_duration(FREE_ATTEMPTS - 1), None);
         assert_eq!(lock_duration(FREE_ATTEMPTS), Some(Duration::seconds(30)));
-        assert_eq!(lock_duration(FREE_ATTEMPTS + 1), Some(Duration::seconds(60)));
-        assert_eq!(lock_duration(FREE_ATTEMPTS + 40), Some(Duration::seconds(3600)));
+        assert_eq!(
+            lock_duration(FREE_ATTEMPTS + 1),
+            Some(Duration::seconds(60))
+        );
+        assert_eq!(
+            lock_duration(FREE_ATTEMPTS + 40),
+            Some(Duration::seconds(3600))
+        );
     }
 }

@@ -39,7 +39,11 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// Stores the hash of a newly issued token for a session.
 #[tracing::instrument(skip_all)]
-pub async fn insert(conn: &impl ConnectionTrait, session_id: Uuid, token_hash: String) -> Result<(), DbErr> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    session_id: Uuid,
+    token_hash: String,
+) -> Result<(), DbErr> {
     let now = Utc::now();
     ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -69,10 +73,17 @@ pub enum Exchange {
 /// the insertion of the successor.
 #[tracing::instrument(skip_all)]
 pub async fn exchange(conn: &impl ConnectionTrait, token_hash: &str) -> Result<Exchange, DbErr> {
-    let Some(token) = Entity::find().filter(Column::TokenHash.eq(token_hash)).one(conn).await? else {
+    let Some(token) = Entity::find()
+        .filter(Column::TokenHash.eq(token_hash))
+        .one(conn)
+        .await?
+    else {
         return Ok(Exchange::Refused);
     };
-    let Some(session) = session::Entity::find_by_id(token.session_id).one(conn).await? else {
+    let Some(session) = session::Entity::find_by_id(token.session_id)
+        .one(conn)
+        .await?
+    else {
         return Ok(Exchange::Refused);
     };
     let (account_id, session_id) = (session.account_id, session.id);
@@ -89,9 +100,15 @@ pub async fn exchange(conn: &impl ConnectionTrait, token_hash: &str) -> Result<E
         .rows_affected
         == 1;
     if claimed {
-        Ok(Exchange::Rotated { account_id, session_id })
+        Ok(Exchange::Rotated {
+            account_id,
+            session_id,
+        })
     } else {
         session::revoke(conn, session_id).await?;
-        Ok(Exchange::Reused { account_id, session_id })
+        Ok(Exchange::Reused {
+            account_id,
+            session_id,
+        })
     }
 }

@@ -56,7 +56,11 @@ pub async fn revoke(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> 
 
 /// Revokes every session of an account, except `keep` when given.
 #[tracing::instrument(skip_all)]
-pub async fn revoke_all(conn: &impl ConnectionTrait, account_id: Uuid, keep: Option<Uuid>) -> Result<(), DbErr> {
+pub async fn revoke_all(
+    conn: &impl ConnectionTrait,
+    account_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<(), DbErr> {
     let mut filter = Condition::all().add(Column::AccountId.eq(account_id));
     if let Some(keep) = keep {
         filter = filter.add(Column::Id.ne(keep));
@@ -64,7 +68,10 @@ pub async fn revoke_all(conn: &impl ConnectionTrait, account_id: Uuid, keep: Opt
     revoke_where(conn, filter).await
 }
 
-async fn revoke_where(conn: &impl ConnectionTrait, filter: impl IntoCondition) -> Result<(), DbErr> {
+async fn revoke_where(
+    conn: &impl ConnectionTrait,
+    filter: impl IntoCondition,
+) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(Utc::now()))
         .filter(filter)

@@ -28,7 +28,10 @@ impl ActiveModelBehavior for ActiveModel {}
 /// Every key, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Model>, DbErr> {
-    Entity::find().order_by_desc(Column::CreatedAt).all(conn).await
+    Entity::find()
+        .order_by_desc(Column::CreatedAt)
+        .all(conn)
+        .await
 }
 
 /// Stores a new key.

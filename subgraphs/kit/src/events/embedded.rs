@@ -248,7 +248,7 @@ struct EmbeddedStream {
 
 /// What a look at the log found.
 enum Claim {
-    Ready(Delivery),
+    Ready(Box<Delivery>),
     /// The next event is leased until then.
     Leased(Instant),
     /// Nothing to deliver.
@@ -265,7 +265,7 @@ impl EventStream for EmbeddedStream {
             changed.as_mut().enable();
             let mut wake = Instant::now() + self.inner.tuning.poll_interval;
             match self.claim().await? {
-                Claim::Ready(delivery) => return Ok(delivery),
+                Claim::Ready(delivery) => return Ok(*delivery),
                 Claim::Leased(until) => wake = wake.min(until),
                 Claim::Idle => {}
             }
@@ -345,11 +345,11 @@ impl EmbeddedStream {
                 durable: self.durable.clone(),
                 event: next,
             };
-            return Ok(Claim::Ready(Delivery::new(
+            return Ok(Claim::Ready(Box::new(Delivery::new(
                 envelope,
                 attempt,
                 Box::new(settle),
-            )));
+            ))));
         }
     }
 }

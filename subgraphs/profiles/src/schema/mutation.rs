@@ -14,10 +14,19 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Changes the signed-in user's own profile; nobody can change anyone else's.
-    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<UpdateProfilePayload> {
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> Result<UpdateProfilePayload> {
         let viewer = viewer(ctx).extend()?;
         let profiles = ctx.data_unchecked::<Arc<Profiles>>();
-        let updated = profiles.update(viewer.user_id, input.into()).await.extend()?;
-        Ok(UpdateProfilePayload { user: User::new(updated.user_id) })
+        let updated = profiles
+            .update(viewer.user_id, input.into())
+            .await
+            .extend()?;
+        Ok(UpdateProfilePayload {
+            user: User::new(updated.user_id),
+        })
     }
 }

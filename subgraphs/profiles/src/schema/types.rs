@@ -1,7 +1,9 @@
 //! Profiles' GraphQL types.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
 use uuid::Uuid;
 
 use agora_kit::ServiceError;

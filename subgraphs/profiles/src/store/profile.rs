@@ -35,7 +35,11 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// Creates the default profile of a new user, unless one exists already.
 #[tracing::instrument(skip_all)]
-pub async fn create_if_absent(conn: &impl ConnectionTrait, user_id: Uuid, handle: &str) -> Result<(), DbErr> {
+pub async fn create_if_absent(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    handle: &str,
+) -> Result<(), DbErr> {
     let now = Utc::now();
     let row = ActiveModel {
         user_id: Set(user_id),
@@ -56,8 +60,14 @@ pub async fn create_if_absent(conn: &impl ConnectionTrait, user_id: Uuid, handle
 
 /// Loads the profiles of the given users (for entity batches), in no particular order.
 #[tracing::instrument(skip_all)]
-pub async fn find_many(conn: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
-    Entity::find().filter(Column::UserId.is_in(user_ids.iter().copied())).all(conn).await
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::UserId.is_in(user_ids.iter().copied()))
+        .all(conn)
+        .await
 }
 
 /// The fields a user may change; `None` leaves a field as it is.
@@ -75,7 +85,11 @@ pub struct Changes {
 
 /// Applies `changes` to a user's profile and returns it, or `None` if it has no profile.
 #[tracing::instrument(skip_all)]
-pub async fn update(conn: &impl ConnectionTrait, user_id: Uuid, changes: Changes) -> Result<Option<Model>, DbErr> {
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    changes: Changes,
+) -> Result<Option<Model>, DbErr> {
     let Some(current) = Entity::find_by_id(user_id).one(conn).await? else {
         return Ok(None);
     };
