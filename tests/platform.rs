@@ -112,6 +112,15 @@ async fn a_refresh_token_rotates_and_its_reuse_ends_the_whole_session() {
         "UNAUTHENTICATED",
         "its access tokens too: {me}"
     );
+    let user_id = first.user_id.parse().expect("a UUID");
+    let identity_db = app.database("identity").await;
+    let audit = agora_identity::store::audit::actions_of(&identity_db, user_id)
+        .await
+        .expect("audit log");
+    assert!(
+        audit.iter().any(|a| a == "refresh.reuse_detected"),
+        "{audit:?}"
+    );
 }
 
 #[tokio::test]

@@ -202,6 +202,9 @@ impl Identity {
         new: String,
     ) -> Result<account::Model, IdentityError> {
         password::validate("newPassword", &new)?;
+        if !self.session_is_active(session_id).await? {
+            return Err(ServiceError::unauthenticated().into());
+        }
         let account = account::find_many(&self.db, &[account_id]).await?.pop();
         let account = account.ok_or_else(ServiceError::unauthenticated)?;
         if !password::verify(current, Some(account.password_hash.clone())).await? {
