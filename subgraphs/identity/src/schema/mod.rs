@@ -6,8 +6,7 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::accounts::Identity;
 use crate::store::account;
@@ -20,20 +19,17 @@ pub type IdentitySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema around the account flows.
 pub fn build(identity: Arc<Identity>) -> IdentitySchema {
-    let accounts = DataLoader::new(AccountLoader(identity.db.clone()), tokio::spawn);
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .data(identity)
-        .data(accounts)
-        .finish()
+    let accounts = agora_kit::graphql::loader(AccountLoader(identity.db.clone()));
+    builder().data(identity).data(accounts).finish()
 }
 
 /// The federation SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+    agora_kit::graphql::federation_sdl(&builder().finish())
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    agora_kit::graphql::federated(Query, Mutation, EmptySubscription)
 }
 
 /// Loads accounts by id in one query per batch of entity representations.

@@ -7,8 +7,8 @@ mod types;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::dataloader::Loader;
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use uuid::Uuid;
 
 use crate::profiles::Profiles;
@@ -22,20 +22,17 @@ pub type ProfilesSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema around the profile operations.
 pub fn build(profiles: Arc<Profiles>) -> ProfilesSchema {
-    let loader = DataLoader::new(ProfileLoader(profiles.db.clone()), tokio::spawn);
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .data(profiles)
-        .data(loader)
-        .finish()
+    let loader = agora_kit::graphql::loader(ProfileLoader(profiles.db.clone()));
+    builder().data(profiles).data(loader).finish()
 }
 
 /// The federation SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+    agora_kit::graphql::federation_sdl(&builder().finish())
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    agora_kit::graphql::federated(Query, Mutation, EmptySubscription)
 }
 
 /// Loads profiles by user id in one query per batch.
