@@ -59,6 +59,22 @@ pub enum ErrorCode {
     SubgraphRequestFailed,
     /// A value required by the schema was missing; the error was not caused by the client.
     InternalServerError,
+    /// The bearer token is malformed, expired, not for us, or not signed by a known key.
+    Unauthenticated,
+    /// A request a browser could send cross-site without a preflight.
+    CsrfPrevention,
+    /// The body is not JSON (`Content-Type` other than `application/json`).
+    UnsupportedMediaType,
+    /// The body is larger than `Limits::max_body_bytes`.
+    PayloadTooLarge,
+    /// Fields nest deeper than `Limits::max_depth`.
+    MaxDepthExceeded,
+    /// More aliases than `Limits::max_aliases`.
+    MaxAliasesExceeded,
+    /// More root fields than `Limits::max_root_fields`.
+    MaxRootFieldsExceeded,
+    /// More tokens than `Limits::max_tokens`.
+    MaxTokensExceeded,
 }
 
 impl ErrorCode {
@@ -74,6 +90,14 @@ impl ErrorCode {
             Self::QueryPlanningFailed => "QUERY_PLANNING_FAILED",
             Self::SubgraphRequestFailed => "SUBGRAPH_REQUEST_FAILED",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::CsrfPrevention => "CSRF_PREVENTION",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::MaxDepthExceeded => "MAX_DEPTH_EXCEEDED",
+            Self::MaxAliasesExceeded => "MAX_ALIASES_EXCEEDED",
+            Self::MaxRootFieldsExceeded => "MAX_ROOT_FIELDS_EXCEEDED",
+            Self::MaxTokensExceeded => "MAX_TOKENS_EXCEEDED",
         }
     }
 
@@ -84,7 +108,15 @@ impl ErrorCode {
             | Self::GraphqlParseFailed
             | Self::GraphqlValidationFailed
             | Self::BadUserInput
-            | Self::OperationNotSupported => StatusCode::BAD_REQUEST,
+            | Self::OperationNotSupported
+            | Self::CsrfPrevention
+            | Self::MaxDepthExceeded
+            | Self::MaxAliasesExceeded
+            | Self::MaxRootFieldsExceeded
+            | Self::MaxTokensExceeded => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::QueryPlanningFailed | Self::InternalServerError => {
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -1,12 +1,19 @@
 //! The HTTP surface: `POST /graphql` (JSON body), `GET /graphql` (GraphiQL for
-//! browsers, otherwise queries from query-string parameters) and `GET /health`.
-//! Every failure is answered as GraphQL JSON.
+//! browsers, otherwise queries from query-string parameters), `GET /health` and
+//! `GET /ready`. Every failure is answered as GraphQL JSON.
+//!
+//! CSRF prevention follows Apollo's rule: a request runs an operation only if a browser
+//! would have had to preflight it, that is if its `Content-Type` is not one of the
+//! three a cross-site form may send (`text/plain`, `application/x-www-form-urlencoded`,
+//! `multipart/form-data`; absent counts as simple too) or it carries a non-empty
+//! `apollo-require-preflight` or `x-apollo-operation-name` header.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -22,9 +29,12 @@ const GRAPHIQL: &str = include_str!("graphiql.html");
 
 /// The router's HTTP routes over the shared gateway.
 pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
+    let max_body_bytes = gateway.limits().max_body_bytes;
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
         .route("/health", get(health))
+        .route("/ready", get(ready))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(gateway)
 }
 
@@ -35,11 +45,46 @@ async fn health() -> impl IntoResponse {
     )
 }
 
+/// Ready once a supergraph is loaded, which a bound `Server` always has.
+async fn ready(State(_gateway): State<Arc<Gateway>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"READY"}"#,
+    )
+}
+
 async fn post_graphql(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if let Err(rejection) = check_csrf(&gateway, &headers) {
+        return rejected(rejection);
+    }
+    if !is_json(&headers) {
+        return rejected(Rejection::new(
+            "The request body must be JSON (Content-Type: application/json)",
+            ErrorCode::UnsupportedMediaType,
+        ));
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return rejected(Rejection::new(
+                format!(
+                    "The request body is larger than {} bytes",
+                    gateway.limits().max_body_bytes
+                ),
+                ErrorCode::PayloadTooLarge,
+            ));
+        }
+        Err(error) => {
+            return rejected(Rejection::new(
+                format!("The request body could not be read: {error}"),
+                ErrorCode::BadRequest,
+            ));
+        }
+    };
     let request = match serde_json::from_slice::<GraphQLRequest>(&body) {
         Ok(request) => request,
         Err(error) => {
@@ -68,6 +113,9 @@ async fn get_graphql(
 ) -> Response {
     if accepts_html(&headers) {
         return Html(GRAPHIQL).into_response();
+    }
+    if let Err(rejection) = check_csrf(&gateway, &headers) {
+        return rejected(rejection);
     }
     let params = match Query::<GetParams>::try_from_uri(&uri) {
         Ok(Query(params)) => params,
@@ -131,4 +179,47 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|value| value.contains("text/html"))
+}
+
+/// Refuses requests that a browser could have sent cross-site without a preflight.
+fn check_csrf(gateway: &Gateway, headers: &HeaderMap) -> Result<(), Rejection> {
+    if !gateway.csrf_prevention() || is_preflighted(headers) {
+        return Ok(());
+    }
+    Err(Rejection::new(
+        "This request has been blocked as a potential Cross-Site Request Forgery (CSRF). \
+         Send it with Content-Type: application/json, or with a non-empty \
+         `apollo-require-preflight` or `x-apollo-operation-name` header.",
+        ErrorCode::CsrfPrevention,
+    ))
+}
+
+/// Whether a browser would have preflighted this request (see the module docs).
+fn is_preflighted(headers: &HeaderMap) -> bool {
+    let has = |name: &str| headers.get(name).is_some_and(|value| !value.is_empty());
+    if has("apollo-require-preflight") || has("x-apollo-operation-name") {
+        return true;
+    }
+    match media_type(headers) {
+        None => false,
+        Some(media_type) => !matches!(
+            media_type.as_str(),
+            "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+        ),
+    }
+}
+
+/// A POST body is JSON when it says so (`application/json`, or any `+json` type), or
+/// says nothing.
+fn is_json(headers: &HeaderMap) -> bool {
+    media_type(headers)
+        .is_none_or(|media_type| media_type == "application/json" || media_type.ends_with("+json"))
+}
+
+/// The `Content-Type` without parameters, lower-cased; `Some("")` when unreadable.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?;
+    let value = value.to_str().unwrap_or_default();
+    let essence = value.split(';').next().unwrap_or_default();
+    Some(essence.trim().to_ascii_lowercase())
 }

@@ -9,7 +9,10 @@
 //!
 //! - [`compose`]: subgraph SDLs → supergraph SDL (used by `agora compose` and `agora dev`).
 //! - `config`, `server`: [`RouterConfig`] and [`Server`] (`bind`, then `run`).
-//! - `http`: the axum routes; `pipeline`: one request from body to response bytes.
+//! - `http`: the axum routes, CSRF prevention and the body limit; `pipeline`: one
+//!   request from body to response bytes.
+//! - `auth`: bearer tokens verified against a cached JWKS before anything is forwarded.
+//! - `limits`: depth, aliases, root fields and tokens, counted before validation.
 //! - `validate`, `operation`, `plan`: parse, validate, normalize and plan once per
 //!   distinct operation, cached.
 //! - `execute`: the plan executor (fetches, representations, merging, rewrites, and
@@ -18,12 +21,14 @@
 //! - `introspection`: `__schema`/`__type` answered from the public schema.
 //! - `schema`, `variables`, `response`, `error`: shared vocabulary.
 
+mod auth;
 pub mod compose;
 mod config;
 mod error;
 mod execute;
 mod http;
 mod introspection;
+mod limits;
 mod operation;
 mod pipeline;
 mod plan;
@@ -35,6 +40,6 @@ mod validate;
 mod variables;
 
 pub use compose::{SubgraphSdl, compose};
-pub use config::RouterConfig;
+pub use config::{JwtConfig, Limits, RouterConfig};
 pub use error::{ErrorCode, RouterError};
 pub use server::Server;

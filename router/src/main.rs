@@ -3,9 +3,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use agora_router::{JwtConfig, RouterConfig};
 use anyhow::Context;
 use clap::Parser;
+use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 /// Agora's federation router.
@@ -15,12 +18,128 @@ struct Args {
     /// The composed supergraph SDL.
     #[arg(long, env = "AGORA_ROUTER_SUPERGRAPH")]
     supergraph: PathBuf,
-    /// Address to listen on.
-    #[arg(long, env = "AGORA_ROUTER_LISTEN", default_value = "127.0.0.1:4000")]
-    listen: SocketAddr,
+    /// Address to listen on (overrides the config file).
+    #[arg(long, env = "AGORA_ROUTER_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// A YAML (or JSON) file with the settings of `FileConfig`.
+    #[arg(long, env = "AGORA_ROUTER_CONFIG")]
+    config: Option<PathBuf>,
     /// Answer `__schema`/`__type` queries.
     #[arg(long, env = "AGORA_ROUTER_INTROSPECTION")]
     introspection: bool,
+    /// Verify bearer tokens against this JWKS URL (needs `--jwt-issuer` and
+    /// `--jwt-audience`).
+    #[arg(long, env = "AGORA_JWKS_URL", requires_all = ["jwt_issuer", "jwt_audience"])]
+    jwks_url: Option<String>,
+    /// The `iss` every token must carry.
+    #[arg(long, env = "AGORA_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// The `aud` every token must carry.
+    #[arg(long, env = "AGORA_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+}
+
+/// The `--config` file. Every setting is optional; what is absent keeps the router's
+/// default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    /// Address to listen on.
+    listen: Option<SocketAddr>,
+    /// Answer `__schema`/`__type` queries.
+    introspection: Option<bool>,
+    /// Refuse requests a browser could send cross-site without a preflight.
+    csrf_prevention: Option<bool>,
+    /// Default subgraph request timeout, in milliseconds.
+    subgraph_timeout_ms: Option<u64>,
+    /// Per subgraph: URL override and timeout.
+    #[serde(default)]
+    subgraphs: HashMap<String, SubgraphFileConfig>,
+    /// JWT validation.
+    auth: Option<AuthFileConfig>,
+    /// Request limits.
+    #[serde(default)]
+    limits: LimitsFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubgraphFileConfig {
+    url: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFileConfig {
+    jwks_url: String,
+    issuer: String,
+    audience: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFileConfig {
+    max_depth: Option<usize>,
+    max_aliases: Option<usize>,
+    max_root_fields: Option<usize>,
+    max_tokens: Option<usize>,
+    max_body_bytes: Option<usize>,
+}
+
+/// Defaults, then the file, then flags and environment.
+fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
+    let supergraph_sdl = std::fs::read_to_string(&args.supergraph)
+        .with_context(|| format!("reading {}", args.supergraph.display()))?;
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_yaml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("parsing {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let mut config = RouterConfig {
+        supergraph_sdl,
+        ..RouterConfig::default()
+    };
+    if let Some(listen) = args.listen.or(file.listen) {
+        config.listen = listen;
+    }
+    config.introspection = args.introspection || file.introspection.unwrap_or(false);
+    if let Some(csrf_prevention) = file.csrf_prevention {
+        config.csrf_prevention = csrf_prevention;
+    }
+    if let Some(timeout) = file.subgraph_timeout_ms {
+        config.subgraph_timeout = Duration::from_millis(timeout);
+    }
+    for (name, subgraph) in file.subgraphs {
+        if let Some(url) = subgraph.url {
+            config.subgraph_urls.insert(name.clone(), url);
+        }
+        if let Some(timeout) = subgraph.timeout_ms {
+            config
+                .subgraph_timeouts
+                .insert(name, Duration::from_millis(timeout));
+        }
+    }
+    config.auth = match (args.jwks_url, args.jwt_issuer, args.jwt_audience) {
+        (Some(url), Some(issuer), Some(audience)) => Some(JwtConfig::new(url, issuer, audience)),
+        _ => file
+            .auth
+            .map(|auth| JwtConfig::new(auth.jwks_url, auth.issuer, auth.audience)),
+    };
+    let limits = &mut config.limits;
+    let file_limits = file.limits;
+    limits.max_depth = file_limits.max_depth.unwrap_or(limits.max_depth);
+    limits.max_aliases = file_limits.max_aliases.unwrap_or(limits.max_aliases);
+    limits.max_root_fields = file_limits
+        .max_root_fields
+        .unwrap_or(limits.max_root_fields);
+    limits.max_tokens = file_limits.max_tokens.unwrap_or(limits.max_tokens);
+    limits.max_body_bytes = file_limits.max_body_bytes.unwrap_or(limits.max_body_bytes);
+    Ok(config)
 }
 
 #[tokio::main]
@@ -30,16 +149,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args = Args::parse();
-    let supergraph_sdl = std::fs::read_to_string(&args.supergraph)
-        .with_context(|| format!("reading {}", args.supergraph.display()))?;
-    let server = agora_router::Server::bind(agora_router::RouterConfig {
-        supergraph_sdl,
-        listen: args.listen,
-        subgraph_urls: HashMap::new(),
-        introspection: args.introspection,
-    })
-    .await?;
+    let config = router_config(Args::parse())?;
+    let server = agora_router::Server::bind(config).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn({
         let shutdown = shutdown.clone();

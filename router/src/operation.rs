@@ -13,8 +13,10 @@ use hive_router_query_planner::planner::plan_nodes::PlanNode;
 use lru::LruCache;
 use serde_json::{Map, Value};
 
+use crate::config::Limits;
 use crate::error::ErrorCode;
 use crate::introspection::{self, is_introspection_field};
+use crate::limits;
 use crate::plan::QueryPlanner;
 use crate::project::Projection;
 use crate::response::Rejection;
@@ -83,6 +85,7 @@ pub(crate) struct Preparer<'a> {
     pub schema: &'a SchemaIndex,
     pub validator: &'a Validator,
     pub introspection_enabled: bool,
+    pub limits: &'a Limits,
 }
 
 impl Preparer<'_> {
@@ -92,7 +95,9 @@ impl Preparer<'_> {
         query: &str,
         operation_name: Option<&str>,
     ) -> Result<PreparedOperation, Rejection> {
+        limits::check_tokens(query, self.limits)?;
         let document = self.validator.parse(query)?;
+        limits::check_document(&document, self.limits)?;
         self.validator.validate(self.schema.document(), &document)?;
         let position = select_operation(&document, operation_name)?;
         let Some(Definition::Operation(operation)) = document.definitions.get(position) else {

@@ -1,5 +1,6 @@
-//! The request pipeline, one stage after another: prepare (parse, validate, plan, or
-//! take all three from the cache), check the method and variables, execute the plan,
+//! The request pipeline, one stage after another: authenticate the bearer token,
+//! prepare (count tokens, parse, check limits, validate, plan, or take all of it from
+//! the cache), check the method and variables, execute the plan,
 //! answer introspection, and project the result onto the client's selection.
 
 use std::collections::HashMap;
@@ -8,7 +9,8 @@ use axum::http::HeaderValue;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::config::RouterConfig;
+use crate::auth::Authenticator;
+use crate::config::{Limits, RouterConfig};
 use crate::error::{ErrorCode, RouterError};
 use crate::execute::{Execution, SubgraphClient};
 use crate::operation::{OperationCache, OperationKind, PreparedOperation, Preparer};
@@ -44,6 +46,10 @@ pub(crate) struct Gateway {
     operations: OperationCache,
     subgraphs: SubgraphClient,
     introspection: bool,
+    /// `None` when JWT validation is not configured.
+    authenticator: Option<Authenticator>,
+    limits: Limits,
+    csrf_prevention: bool,
 }
 
 impl Gateway {
@@ -51,14 +57,37 @@ impl Gateway {
         let planner = QueryPlanner::new(&config.supergraph_sdl)?;
         let schema = planner.schema_index();
         let endpoints = subgraph_endpoints(planner.endpoints(), &config.subgraph_urls)?;
+        for name in config.subgraph_timeouts.keys() {
+            if !endpoints.contains_key(name) {
+                return Err(RouterError::UnknownSubgraph(name.clone()));
+            }
+        }
+        let authenticator = config.auth.clone().map(Authenticator::new).transpose()?;
         Ok(Self {
             schema,
             validator: Validator::new(),
             operations: OperationCache::new(),
-            subgraphs: SubgraphClient::new(endpoints)?,
+            subgraphs: SubgraphClient::new(
+                endpoints,
+                config.subgraph_timeout,
+                config.subgraph_timeouts.clone(),
+            )?,
             introspection: config.introspection,
+            authenticator,
+            limits: config.limits,
+            csrf_prevention: config.csrf_prevention,
             planner,
         })
+    }
+
+    /// The request limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether requests must prove they were preflighted.
+    pub fn csrf_prevention(&self) -> bool {
+        self.csrf_prevention
     }
 
     /// Runs one request to completion and returns the response body, or the rejection
@@ -68,6 +97,9 @@ impl Gateway {
         request: GraphQLRequest,
         context: RequestContext<'_>,
     ) -> Result<Vec<u8>, Rejection> {
+        if let Some(authenticator) = &self.authenticator {
+            authenticator.authenticate(context.authorization).await?;
+        }
         let query = request
             .query
             .as_deref()
@@ -80,6 +112,7 @@ impl Gateway {
                 schema: &self.schema,
                 validator: &self.validator,
                 introspection_enabled: self.introspection,
+                limits: &self.limits,
             }
             .prepare(query, operation_name)
         })?;

@@ -12,16 +12,19 @@ use serde_json::{Map, Value};
 use crate::error::RouterError;
 use crate::response::write_json;
 
-/// How long a subgraph may take to answer one request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting to a subgraph may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The subgraphs' endpoints and the pooled HTTP client that reaches them.
 pub(crate) struct SubgraphClient {
     http: reqwest::Client,
-    /// Subgraph name → URL.
-    endpoints: HashMap<String, String>,
+    /// Subgraph name → where and how long to wait.
+    endpoints: HashMap<String, Endpoint>,
+}
+
+struct Endpoint {
+    url: String,
+    timeout: Duration,
 }
 
 /// What a subgraph answered.
@@ -61,9 +64,21 @@ impl FetchError {
 }
 
 impl SubgraphClient {
-    pub fn new(endpoints: HashMap<String, String>) -> Result<Self, RouterError> {
+    /// A client for `endpoints` (name → URL); each request may take `timeouts[name]`,
+    /// else `default_timeout`.
+    pub fn new(
+        endpoints: HashMap<String, String>,
+        default_timeout: Duration,
+        timeouts: HashMap<String, Duration>,
+    ) -> Result<Self, RouterError> {
+        let endpoints = endpoints
+            .into_iter()
+            .map(|(name, url)| {
+                let timeout = timeouts.get(&name).copied().unwrap_or(default_timeout);
+                (name, Endpoint { url, timeout })
+            })
+            .collect();
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -79,13 +94,14 @@ impl SubgraphClient {
         body: Vec<u8>,
         authorization: Option<&HeaderValue>,
     ) -> Result<SubgraphResponse, FetchError> {
-        let url = self
+        let endpoint = self
             .endpoints
             .get(subgraph)
             .ok_or(FetchError::UnknownSubgraph)?;
         let mut request = self
             .http
-            .post(url)
+            .post(&endpoint.url)
+            .timeout(endpoint.timeout)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")
             .body(body);

@@ -1,6 +1,9 @@
 //! Test harness: real subgraphs on port 0, composed with `agora_router::compose`, and a
 //! real router on port 0 in front of them, driven over HTTP like a frontend would.
 
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
+
 pub mod subgraphs;
 
 use std::collections::HashMap;
@@ -180,6 +183,14 @@ pub async fn spawn() -> TestGraph {
 }
 
 pub async fn spawn_with(options: Options) -> TestGraph {
+    spawn_configured(options, |_| {}).await
+}
+
+/// Spawns the graph with a router configuration adjusted by `configure`.
+pub async fn spawn_configured(
+    options: Options,
+    configure: impl FnOnce(&mut RouterConfig),
+) -> TestGraph {
     let shutdown = CancellationToken::new();
     let (identity_url, identity) = spawn_subgraph(subgraphs::identity(), shutdown.clone()).await;
     let (mut profiles_url, profiles) =
@@ -189,7 +200,7 @@ pub async fn spawn_with(options: Options) -> TestGraph {
         profiles_url = dead_url().await;
     }
     let supergraph_sdl = compose(&subgraph_sdls()).expect("the test subgraphs compose");
-    let server = Server::bind(RouterConfig {
+    let mut config = RouterConfig {
         supergraph_sdl,
         listen: "127.0.0.1:0".parse().unwrap(),
         subgraph_urls: HashMap::from([
@@ -198,9 +209,10 @@ pub async fn spawn_with(options: Options) -> TestGraph {
             ("content".to_owned(), content_url),
         ]),
         introspection: options.introspection,
-    })
-    .await
-    .expect("the router starts");
+        ..RouterConfig::default()
+    };
+    configure(&mut config);
+    let server = Server::bind(config).await.expect("the router starts");
     let router_url = format!("http://{}", server.local_addr());
     tokio::spawn(server.run(shutdown.clone()));
     TestGraph {
@@ -243,17 +255,62 @@ impl TestGraph {
         }
     }
 
-    /// GETs `/graphql` with query-string parameters and an `Accept` header.
+    /// GETs `/graphql` with query-string parameters and an `Accept` header, and the
+    /// `apollo-require-preflight` header a non-browser client sends past CSRF prevention.
     pub async fn get(&self, params: &[(&str, &str)], accept: &str) -> (u16, String) {
-        let response = self
+        self.get_with(
+            params,
+            &[
+                (header::ACCEPT.as_str(), accept),
+                ("apollo-require-preflight", "true"),
+            ],
+        )
+        .await
+    }
+
+    /// GETs `/graphql` with query-string parameters and exactly these headers.
+    pub async fn get_with(
+        &self,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut request = self
             .http
             .get(format!("{}/graphql", self.router_url))
-            .query(params)
-            .header(header::ACCEPT, accept)
-            .send()
-            .await
-            .unwrap();
+            .query(params);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// POSTs a raw body to `/graphql` with exactly these headers.
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.router_url))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        Response {
+            status,
+            body: serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}")),
+        }
+    }
+
+    /// The number of requests all subgraphs together received.
+    pub fn subgraph_requests(&self) -> usize {
+        self.identity.requests() + self.profiles.requests() + self.content.requests()
     }
 
     /// The `extensions.code` of every error in a response body.

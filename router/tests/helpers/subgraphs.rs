@@ -166,6 +166,12 @@ impl ProfilesQuery {
         "Welcome to Agora"
     }
 
+    /// The message of the day after `millis` milliseconds, to test timeouts.
+    async fn slow_motd(&self, millis: u64) -> &str {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        "Welcome, eventually"
+    }
+
     #[graphql(entity)]
     async fn find_user_by_id(&self, id: ID) -> Option<ProfileUser> {
         user_row(&id).map(ProfileUser)

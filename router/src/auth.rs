@@ -1,0 +1,247 @@
+//! Bearer-token validation against a JSON Web Key Set, before anything reaches a
+//! subgraph.
+//!
+//! A request without `Authorization` passes (subgraphs decide what anonymous callers
+//! may see). A request with one must carry a bearer JWT that is signed by a key of the
+//! set, with the algorithm that key is pinned to (its `alg`, or the one its type implies:
+//! Ed25519 → EdDSA, P-256 → ES256, RSA → RS256), and whose `exp`, `iss` and `aud` are
+//! present and right. Anything else is refused with `UNAUTHENTICATED`; a valid token is
+//! forwarded unchanged, because subgraphs verify it again.
+//!
+//! The key set is fetched on first use, cached, refreshed when it is older than
+//! `max_key_age`, and fetched again when a token names an unknown `kid`, at most once per
+//! `min_refetch_interval`. Only one fetch runs at a time; a failed fetch keeps the keys
+//! already known.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderValue;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use tokio::sync::Mutex;
+
+use crate::config::JwtConfig;
+use crate::error::{ErrorCode, RouterError};
+use crate::response::Rejection;
+
+/// How long one JWKS fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Verifies the bearer tokens of client requests.
+pub(crate) struct Authenticator {
+    config: JwtConfig,
+    http: reqwest::Client,
+    /// The keys in use; replaced as a whole when a fetch succeeds.
+    keys: RwLock<Arc<KeySet>>,
+    /// When the key set was last asked for; the lock makes fetches single-flight.
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+/// The usable keys of one fetched JWKS.
+#[derive(Default)]
+struct KeySet {
+    keys: Vec<VerificationKey>,
+    fetched_at: Option<Instant>,
+}
+
+/// One public key and the only algorithm it may verify.
+struct VerificationKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+impl KeySet {
+    /// The keys a token with this `kid` and `alg` may be checked against: the key with
+    /// that `kid`, or every key when the token names none.
+    fn candidates<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        algorithm: Algorithm,
+    ) -> impl Iterator<Item = &'a VerificationKey> + 'a {
+        self.keys.iter().filter(move |key| {
+            key.algorithm == algorithm && (kid.is_none() || key.kid.as_deref() == kid)
+        })
+    }
+
+    fn knows(&self, kid: Option<&str>, algorithm: Algorithm) -> bool {
+        self.candidates(kid, algorithm).next().is_some()
+    }
+
+    fn is_older_than(&self, age: Duration) -> bool {
+        self.fetched_at.is_none_or(|at| at.elapsed() >= age)
+    }
+}
+
+impl Authenticator {
+    pub fn new(config: JwtConfig) -> Result<Self, RouterError> {
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .build()
+            .map_err(RouterError::HttpClient)?;
+        Ok(Self {
+            config,
+            http,
+            keys: RwLock::new(Arc::new(KeySet::default())),
+            last_fetch: Mutex::new(None),
+        })
+    }
+
+    /// Passes requests without `Authorization` and requests with a valid bearer token;
+    /// refuses everything else.
+    pub async fn authenticate(&self, authorization: Option<&HeaderValue>) -> Result<(), Rejection> {
+        let Some(authorization) = authorization else {
+            return Ok(());
+        };
+        let token = authorization
+            .to_str()
+            .ok()
+            .and_then(bearer)
+            .ok_or_else(|| refused("The Authorization header is not a bearer token"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
+        if !matches!(
+            header.alg,
+            Algorithm::EdDSA | Algorithm::ES256 | Algorithm::RS256
+        ) {
+            return Err(invalid_token());
+        }
+        let keys = self.keys_for(header.kid.as_deref(), header.alg).await;
+        let validation = self.validation(header.alg);
+        let mut last_error = None;
+        for key in keys.candidates(header.kid.as_deref(), header.alg) {
+            match jsonwebtoken::decode::<IgnoredAny>(token, &key.key, &validation) {
+                Ok(_) => return Ok(()),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        match last_error {
+            Some(error) => tracing::debug!(%error, "bearer token refused"),
+            None => tracing::debug!(kid = ?header.kid, "bearer token names no known key"),
+        }
+        Err(invalid_token())
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = self.config.leeway.as_secs();
+        validation
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The key set to check a token against, fetched first when the token's key is
+    /// unknown or the keys are old, unless a fetch happened too recently.
+    async fn keys_for(&self, kid: Option<&str>, algorithm: Algorithm) -> Arc<KeySet> {
+        let current = self.current();
+        if current.knows(kid, algorithm) && !current.is_older_than(self.config.max_key_age) {
+            return current;
+        }
+        let mut last_fetch = self.last_fetch.lock().await;
+        // Another request may have fetched while this one waited.
+        let current = self.current();
+        if current.knows(kid, algorithm) && !current.is_older_than(self.config.max_key_age) {
+            return current;
+        }
+        if last_fetch.is_some_and(|at| at.elapsed() < self.config.min_refetch_interval) {
+            return current;
+        }
+        *last_fetch = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&keys);
+                keys
+            }
+            Err(error) => {
+                tracing::warn!(url = %self.config.jwks_url, %error, "fetching the JWKS failed");
+                current
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<KeySet, reqwest::Error> {
+        /// Keys are read one by one so that one key of an unknown type does not hide
+        /// the others.
+        #[derive(Deserialize)]
+        struct RawSet {
+            keys: Vec<serde_json::Value>,
+        }
+        let set: RawSet = self
+            .http
+            .get(&self.config.jwks_url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let keys: Vec<VerificationKey> = set
+            .keys
+            .into_iter()
+            .filter_map(|key| serde_json::from_value::<Jwk>(key).ok())
+            .filter_map(|jwk| verification_key(&jwk))
+            .collect();
+        tracing::debug!(keys = keys.len(), "JWKS fetched");
+        Ok(KeySet {
+            keys,
+            fetched_at: Some(Instant::now()),
+        })
+    }
+}
+
+/// A JWK as a verification key pinned to one algorithm, or `None` when the key is for
+/// encryption, of a type the router does not accept, or its `alg` contradicts its type.
+fn verification_key(jwk: &Jwk) -> Option<VerificationKey> {
+    if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+        return None;
+    }
+    let implied = match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(key) if key.curve == EllipticCurve::Ed25519 => {
+            Algorithm::EdDSA
+        }
+        AlgorithmParameters::EllipticCurve(key) if key.curve == EllipticCurve::P256 => {
+            Algorithm::ES256
+        }
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        _ => return None,
+    };
+    let declared = match jwk.common.key_algorithm {
+        None => implied,
+        Some(KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
+        Some(KeyAlgorithm::ES256) => Algorithm::ES256,
+        Some(KeyAlgorithm::RS256) => Algorithm::RS256,
+        Some(_) => return None,
+    };
+    if declared != implied {
+        return None;
+    }
+    Some(VerificationKey {
+        kid: jwk.common.key_id.clone(),
+        algorithm: declared,
+        key: DecodingKey::from_jwk(jwk).ok()?,
+    })
+}
+
+/// The token of a `Bearer <token>` header value.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn refused(message: &str) -> Rejection {
+    Rejection::new(message, ErrorCode::Unauthenticated)
+}
+
+fn invalid_token() -> Rejection {
+    refused("The access token is invalid or expired")
+}
