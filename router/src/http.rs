@@ -1,6 +1,6 @@
 //! The HTTP surface: `POST /graphql` (JSON body), `GET /graphql` (GraphiQL for
 //! browsers, otherwise queries from query-string parameters), `GET /health` and
-//! `GET /ready`. Every failure is answered as GraphQL JSON.
+//! `GET /ready` and `GET /metrics` (Prometheus). Every failure is answered as GraphQL JSON.
 //!
 //! CSRF prevention follows Apollo's rule: a request runs an operation only if a browser
 //! would have had to preflight it, that is if its `Content-Type` is not one of the
@@ -9,12 +9,15 @@
 //! `apollo-require-preflight` or `x-apollo-operation-name` header.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -32,8 +35,13 @@ pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
     let max_body_bytes = gateway.limits().max_body_bytes;
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&gateway),
+            time_request,
+        ))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(gateway)
 }
@@ -53,45 +61,77 @@ async fn ready(State(_gateway): State<Arc<Gateway>>) -> impl IntoResponse {
     )
 }
 
+/// The Prometheus exposition of the router's metrics.
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        gateway.telemetry().render(),
+    )
+}
+
+/// Records how long each `/graphql` request took, rejections included.
+async fn time_request(
+    State(gateway): State<Arc<Gateway>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let response = next.run(request).await;
+    gateway.telemetry().request_finished(started.elapsed());
+    response
+}
+
 async fn post_graphql(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(rejection) = check_csrf(&gateway, &headers) {
-        return rejected(rejection);
+        return rejected(&gateway, rejection);
     }
     if !is_json(&headers) {
-        return rejected(Rejection::new(
-            "The request body must be JSON (Content-Type: application/json)",
-            ErrorCode::UnsupportedMediaType,
-        ));
+        return rejected(
+            &gateway,
+            Rejection::new(
+                "The request body must be JSON (Content-Type: application/json)",
+                ErrorCode::UnsupportedMediaType,
+            ),
+        );
     }
     let body = match body {
         Ok(body) => body,
         Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-            return rejected(Rejection::new(
-                format!(
-                    "The request body is larger than {} bytes",
-                    gateway.limits().max_body_bytes
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    format!(
+                        "The request body is larger than {} bytes",
+                        gateway.limits().max_body_bytes
+                    ),
+                    ErrorCode::PayloadTooLarge,
                 ),
-                ErrorCode::PayloadTooLarge,
-            ));
+            );
         }
         Err(error) => {
-            return rejected(Rejection::new(
-                format!("The request body could not be read: {error}"),
-                ErrorCode::BadRequest,
-            ));
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    format!("The request body could not be read: {error}"),
+                    ErrorCode::BadRequest,
+                ),
+            );
         }
     };
     let request = match serde_json::from_slice::<GraphQLRequest>(&body) {
         Ok(request) => request,
         Err(error) => {
-            return rejected(Rejection::new(
-                format!("The request body is not a GraphQL request: {error}"),
-                ErrorCode::BadRequest,
-            ));
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    format!("The request body is not a GraphQL request: {error}"),
+                    ErrorCode::BadRequest,
+                ),
+            );
         }
     };
     execute(&gateway, request, &headers, false).await
@@ -115,15 +155,18 @@ async fn get_graphql(
         return Html(GRAPHIQL).into_response();
     }
     if let Err(rejection) = check_csrf(&gateway, &headers) {
-        return rejected(rejection);
+        return rejected(&gateway, rejection);
     }
     let params = match Query::<GetParams>::try_from_uri(&uri) {
         Ok(Query(params)) => params,
         Err(error) => {
-            return rejected(Rejection::new(
-                format!("The query string is not a GraphQL request: {error}"),
-                ErrorCode::BadRequest,
-            ));
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    format!("The query string is not a GraphQL request: {error}"),
+                    ErrorCode::BadRequest,
+                ),
+            );
         }
     };
     let variables = match params
@@ -134,10 +177,13 @@ async fn get_graphql(
         None => None,
         Some(Ok(variables)) => variables,
         Some(Err(error)) => {
-            return rejected(Rejection::new(
-                format!("`variables` is not a JSON object: {error}"),
-                ErrorCode::BadRequest,
-            ));
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    format!("`variables` is not a JSON object: {error}"),
+                    ErrorCode::BadRequest,
+                ),
+            );
         }
     };
     let request = GraphQLRequest {
@@ -160,11 +206,12 @@ async fn execute(
     };
     match gateway.handle(request, context).await {
         Ok(body) => json(StatusCode::OK, body),
-        Err(rejection) => rejected(rejection),
+        Err(rejection) => rejected(gateway, rejection),
     }
 }
 
-fn rejected(rejection: Rejection) -> Response {
+fn rejected(gateway: &Gateway, rejection: Rejection) -> Response {
+    gateway.telemetry().errors(&rejection.errors);
     json(rejection.status, rejection.body())
 }
 

@@ -19,6 +19,7 @@
 //!   moving `_entities` error paths to client paths).
 //! - `project`: the client's selection applied to the merged data, with null propagation.
 //! - `introspection`: `__schema`/`__type` answered from the public schema.
+//! - `telemetry`: Prometheus metrics for `/metrics`, one recorder per router.
 //! - `schema`, `variables`, `response`, `error`: shared vocabulary.
 
 mod auth;
@@ -36,6 +37,7 @@ mod project;
 mod response;
 mod schema;
 mod server;
+mod telemetry;
 mod validate;
 mod variables;
 

@@ -276,14 +276,14 @@ impl OperationCache {
         }
     }
 
-    /// The cached operation, or a freshly prepared one (which is then cached). Failures
-    /// are not cached.
+    /// The cached operation, or a freshly prepared one (which is then cached), and
+    /// whether it came from the cache. Failures are not cached.
     pub fn get_or_prepare(
         &self,
         query: &str,
         operation_name: Option<&str>,
         prepare: impl FnOnce() -> Result<PreparedOperation, Rejection>,
-    ) -> Result<Arc<PreparedOperation>, Rejection> {
+    ) -> Result<(Arc<PreparedOperation>, bool), Rejection> {
         let key = self.hasher.hash_one((query, operation_name));
         let cached = self
             .entries
@@ -295,7 +295,7 @@ impl OperationCache {
             })
             .map(|entry| Arc::clone(&entry.operation));
         if let Some(operation) = cached {
-            return Ok(operation);
+            return Ok((operation, true));
         }
         let operation = Arc::new(prepare()?);
         self.entries
@@ -309,6 +309,6 @@ impl OperationCache {
                     operation: Arc::clone(&operation),
                 }),
             );
-        Ok(operation)
+        Ok((operation, false))
     }
 }

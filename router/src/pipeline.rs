@@ -17,6 +17,7 @@ use crate::operation::{OperationCache, OperationKind, PreparedOperation, Prepare
 use crate::plan::QueryPlanner;
 use crate::response::{GraphQLError, Rejection, write_json};
 use crate::schema::SchemaIndex;
+use crate::telemetry::Telemetry;
 use crate::validate::Validator;
 use crate::variables;
 
@@ -50,6 +51,7 @@ pub(crate) struct Gateway {
     authenticator: Option<Authenticator>,
     limits: Limits,
     csrf_prevention: bool,
+    telemetry: Telemetry,
 }
 
 impl Gateway {
@@ -63,6 +65,8 @@ impl Gateway {
             }
         }
         let authenticator = config.auth.clone().map(Authenticator::new).transpose()?;
+        let telemetry = Telemetry::new();
+        let subgraph_metrics = telemetry.subgraphs(endpoints.keys());
         Ok(Self {
             schema,
             validator: Validator::new(),
@@ -71,11 +75,13 @@ impl Gateway {
                 endpoints,
                 config.subgraph_timeout,
                 config.subgraph_timeouts.clone(),
+                subgraph_metrics,
             )?,
             introspection: config.introspection,
             authenticator,
             limits: config.limits,
             csrf_prevention: config.csrf_prevention,
+            telemetry,
             planner,
         })
     }
@@ -83,6 +89,11 @@ impl Gateway {
     /// The request limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The router's metrics.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Whether requests must prove they were preflighted.
@@ -106,7 +117,7 @@ impl Gateway {
             .filter(|query| !query.trim().is_empty())
             .ok_or_else(|| Rejection::new("Must provide query string.", ErrorCode::BadRequest))?;
         let operation_name = request.operation_name.as_deref();
-        let operation = self.operations.get_or_prepare(query, operation_name, || {
+        let (operation, cached) = self.operations.get_or_prepare(query, operation_name, || {
             Preparer {
                 planner: &self.planner,
                 schema: &self.schema,
@@ -116,6 +127,7 @@ impl Gateway {
             }
             .prepare(query, operation_name)
         })?;
+        self.telemetry.plan_cache(cached);
         match operation.kind {
             OperationKind::Query => {}
             OperationKind::Mutation if context.is_get => {
@@ -169,6 +181,7 @@ impl Gateway {
             .projection
             .write_data(&self.schema, data, variables, &mut errors, &mut out);
         if !errors.is_empty() {
+            self.telemetry.errors(&errors);
             out.extend_from_slice(b",\"errors\":");
             write_json(&mut out, &errors);
         }

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +14,9 @@ use crate::config::RouterConfig;
 use crate::error::RouterError;
 use crate::http;
 use crate::pipeline::Gateway;
+
+/// How often recorded metric samples are folded into their histograms.
+const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A bound router, ready to serve.
 pub struct Server {
@@ -51,6 +55,19 @@ impl Server {
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RouterError> {
         tracing::info!(address = %self.local_addr, "router listening");
+        tokio::spawn({
+            let gateway = Arc::clone(&self.gateway);
+            let shutdown = shutdown.clone();
+            async move {
+                let mut interval = tokio::time::interval(METRICS_UPKEEP_INTERVAL);
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = interval.tick() => gateway.telemetry().upkeep(),
+                    }
+                }
+            }
+        });
         axum::serve(self.listener, http::app(self.gateway))
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await

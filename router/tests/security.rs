@@ -351,3 +351,96 @@ async fn ready_answers_once_a_supergraph_is_loaded() {
         json!({ "status": "READY" })
     );
 }
+
+// ---- metrics --------------------------------------------------------------------------
+
+async fn metrics(graph: &TestGraph) -> String {
+    let response = reqwest::get(format!("{}/metrics", graph.router_url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// The value of one series, by its full name with labels.
+fn series(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
+}
+
+#[tokio::test]
+async fn metrics_count_requests_plan_cache_hits_and_errors_by_code() {
+    let graph = spawn().await;
+
+    graph.query("{ me { displayName } }").await;
+    graph.query("{ me { displayName } }").await;
+    graph.query("{ me { secret } }").await;
+    graph.query("{ me { ").await;
+    graph
+        .post_raw(BODY, &[("content-type", "text/plain")])
+        .await;
+
+    let metrics = metrics(&graph).await;
+    let value = |name: &str| series(&metrics, name).unwrap_or_else(|| panic!("{name}\n{metrics}"));
+    assert_eq!(value("agora_router_request_duration_seconds_count"), 5.0);
+    assert_eq!(value(r#"agora_router_plan_cache_total{result="hit"}"#), 1.0);
+    assert_eq!(
+        value(r#"agora_router_plan_cache_total{result="miss"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"agora_router_errors_total{code="GRAPHQL_PARSE_FAILED"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"agora_router_errors_total{code="CSRF_PREVENTION"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"agora_router_errors_total{code="UNAUTHENTICATED"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"agora_router_subgraph_request_duration_seconds_count{subgraph="identity"}"#),
+        3.0
+    );
+    assert_eq!(
+        value(r#"agora_router_subgraph_request_duration_seconds_count{subgraph="profiles"}"#),
+        2.0
+    );
+    assert!(
+        metrics.contains(r#"agora_router_request_duration_seconds_bucket{le="0.005"}"#),
+        "histograms, not summaries:\n{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_subgraph_failures_per_subgraph() {
+    let graph = helpers::spawn_with(Options {
+        profiles_down: true,
+        ..Options::default()
+    })
+    .await;
+
+    graph.query("{ me { handle displayName } }").await;
+
+    let metrics = metrics(&graph).await;
+    assert_eq!(
+        series(
+            &metrics,
+            r#"agora_router_subgraph_errors_total{subgraph="profiles"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        series(
+            &metrics,
+            r#"agora_router_errors_total{code="SUBGRAPH_REQUEST_FAILED"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+}

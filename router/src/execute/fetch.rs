@@ -2,7 +2,7 @@
 //! JSON bytes, and responses read into data and errors.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, header};
 use bytes::Bytes;
@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::RouterError;
 use crate::response::write_json;
+use crate::telemetry::SubgraphMetrics;
 
 /// How long connecting to a subgraph may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,6 +26,7 @@ pub(crate) struct SubgraphClient {
 struct Endpoint {
     url: String,
     timeout: Duration,
+    metrics: Option<SubgraphMetrics>,
 }
 
 /// What a subgraph answered.
@@ -70,12 +72,21 @@ impl SubgraphClient {
         endpoints: HashMap<String, String>,
         default_timeout: Duration,
         timeouts: HashMap<String, Duration>,
+        mut metrics: HashMap<String, SubgraphMetrics>,
     ) -> Result<Self, RouterError> {
         let endpoints = endpoints
             .into_iter()
             .map(|(name, url)| {
                 let timeout = timeouts.get(&name).copied().unwrap_or(default_timeout);
-                (name, Endpoint { url, timeout })
+                let metrics = metrics.remove(&name);
+                (
+                    name,
+                    Endpoint {
+                        url,
+                        timeout,
+                        metrics,
+                    },
+                )
             })
             .collect();
         let http = reqwest::Client::builder()
@@ -87,7 +98,8 @@ impl SubgraphClient {
         Ok(Self { http, endpoints })
     }
 
-    /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`.
+    /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`,
+    /// and records how long it took and whether it failed.
     pub async fn send(
         &self,
         subgraph: &str,
@@ -98,6 +110,23 @@ impl SubgraphClient {
             .endpoints
             .get(subgraph)
             .ok_or(FetchError::UnknownSubgraph)?;
+        let started = Instant::now();
+        let result = self.request(endpoint, body, authorization).await;
+        if let Some(metrics) = &endpoint.metrics {
+            metrics.duration.record(started.elapsed().as_secs_f64());
+            if result.is_err() {
+                metrics.errors.increment(1);
+            }
+        }
+        result
+    }
+
+    async fn request(
+        &self,
+        endpoint: &Endpoint,
+        body: Vec<u8>,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<SubgraphResponse, FetchError> {
         let mut request = self
             .http
             .post(&endpoint.url)
