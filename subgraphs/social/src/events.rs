@@ -1,0 +1,150 @@
+//! The events social speaks: what it publishes about follows and likes, and what it
+//! consumes from content to keep its post replica and the home timelines.
+
+use agora_kit::events::{Envelope, Handler, HandlerError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::{like, post, save, timeline};
+
+/// The source attribute of social's events.
+pub const SOURCE: &str = "social";
+
+/// Published when a user starts following another.
+pub const USER_FOLLOWED: &str = "social.user.followed";
+/// Published when a user stops following another.
+pub const USER_UNFOLLOWED: &str = "social.user.unfollowed";
+/// Published when a user likes a post.
+pub const POST_LIKED: &str = "social.post.liked";
+/// Published when a user takes a like back.
+pub const POST_UNLIKED: &str = "social.post.unliked";
+
+/// The publishing domain of the posts social replicates.
+pub const CONTENT: &str = "content";
+/// Consumed: a post exists; replicate it and fan it out to timelines.
+pub const POST_CREATED: &str = "content.post.created";
+/// Consumed: a post is gone; tombstone it and take it out of timelines, likes and saves.
+pub const POST_DELETED: &str = "content.post.deleted";
+
+/// Payload of [`USER_FOLLOWED`]; the envelope's subject is the followee.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFollowed {
+    /// Who follows.
+    pub follower_id: Uuid,
+    /// Whom (the one to notify).
+    pub followee_id: Uuid,
+    /// When.
+    pub followed_at: DateTime<Utc>,
+}
+
+/// Payload of [`USER_UNFOLLOWED`]; the envelope's subject is the followee.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserUnfollowed {
+    /// Who stopped following.
+    pub follower_id: Uuid,
+    /// Whom.
+    pub followee_id: Uuid,
+}
+
+/// Payload of [`POST_LIKED`]; the envelope's subject is the post.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostLiked {
+    /// The liked post.
+    pub post_id: Uuid,
+    /// Its author (the one to notify), from social's replica.
+    pub post_author_id: Uuid,
+    /// Who liked it.
+    pub user_id: Uuid,
+    /// When.
+    pub liked_at: DateTime<Utc>,
+}
+
+/// Payload of [`POST_UNLIKED`]; the envelope's subject is the post.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostUnliked {
+    /// The post.
+    pub post_id: Uuid,
+    /// Its author.
+    pub post_author_id: Uuid,
+    /// Who took the like back.
+    pub user_id: Uuid,
+}
+
+/// The part of content's `post.created` payload that social reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostCreated {
+    /// The post's id.
+    pub id: Uuid,
+    /// Its author.
+    pub author_id: Uuid,
+    /// When it was created; orders timelines.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The part of content's `post.deleted` payload that social reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostDeleted {
+    /// The post's id.
+    pub id: Uuid,
+    /// Its author.
+    pub author_id: Uuid,
+}
+
+/// Keeps the post replica and the timelines in step with content.
+pub struct OnContentEvent;
+
+#[async_trait]
+impl Handler for OnContentEvent {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        match event.event_type.as_str() {
+            POST_CREATED => post_created(txn, &event.data_as()?).await,
+            POST_DELETED => post_deleted(txn, &event.data_as()?, event.time).await,
+            // The consumer filters to the types above; anything else is not ours to act on.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Replicates a new post and, the first time it is seen, fans it out to the author's and
+/// their followers' timelines. A post already deleted stays deleted.
+pub async fn post_created(
+    txn: &DatabaseTransaction,
+    created: &PostCreated,
+) -> Result<(), HandlerError> {
+    if post::insert(txn, created.id, created.author_id, created.created_at).await? {
+        let replica = post::Model {
+            id: created.id,
+            author_id: created.author_id,
+            created_at: crate::store::micros(created.created_at),
+            deleted_at: None,
+        };
+        timeline::fan_out(txn, &replica).await?;
+    }
+    Ok(())
+}
+
+/// Tombstones a deleted post and removes it from timelines, likes and saves.
+pub async fn post_deleted(
+    txn: &DatabaseTransaction,
+    deleted: &PostDeleted,
+    at: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    post::mark_deleted(txn, deleted.id, deleted.author_id, at).await?;
+    timeline::remove_post(txn, deleted.id).await?;
+    like::delete_for_post(txn, deleted.id).await?;
+    save::delete_for_post(txn, deleted.id).await?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The social subgraph as its own process.
+
+#[tokio::main]
+async fn main() -> Result<(), agora_kit::service::StartError> {
+    agora_kit::service::run_standalone("social", agora_social::build).await
+}

@@ -1,0 +1,380 @@
+//! Social's GraphQL types: its fields on `User` and `Post`, connections, inputs, payloads.
+
+use agora_kit::ServiceError;
+use agora_kit::auth::optional_viewer;
+use async_graphql::connection::{
+    Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields,
+};
+use async_graphql::{
+    Context, ID, InputObject, Object, OutputType, Result, ResultExt, SimpleObject,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::DateTime;
+use uuid::Uuid;
+
+use super::{MemberKey, PageKey, load_count, load_member, load_page};
+use crate::store::list::{List, Page, PageRequest, Position};
+
+/// Page size when `first` is omitted.
+pub const DEFAULT_PAGE: u64 = 20;
+/// The largest page a client may ask for.
+pub const MAX_PAGE: u64 = 100;
+
+/// An opaque cursor: a list entry's (time, id), base64url-encoded.
+pub struct Cursor(pub Position);
+
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| "not base64url")?;
+        let text = String::from_utf8(bytes).map_err(|_| "not text")?;
+        let (micros, id) = text.split_once(':').ok_or("no separator")?;
+        let micros: i64 = micros.parse().map_err(|_| "bad time")?;
+        let at = DateTime::from_timestamp_micros(micros).ok_or("time out of range")?;
+        let id = Uuid::parse_str(id).map_err(|_| "bad id")?;
+        Ok(Cursor(Position { at, id }))
+    }
+
+    fn encode_cursor(&self) -> String {
+        let text = format!("{}:{}", self.0.at.timestamp_micros(), self.0.id);
+        URL_SAFE_NO_PAD.encode(text)
+    }
+}
+
+/// Turns `first` and `after` into a page request, or `BAD_USER_INPUT` naming the argument.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<PageRequest, ServiceError> {
+    let first = match first {
+        None => DEFAULT_PAGE,
+        Some(n) => u64::try_from(n)
+            .ok()
+            .filter(|n| *n <= MAX_PAGE)
+            .ok_or_else(|| {
+                ServiceError::bad_input("first", format!("first must be between 0 and {MAX_PAGE}"))
+            })?,
+    };
+    let after = after
+        .map(|cursor| Cursor::decode_cursor(&cursor))
+        .transpose()
+        .map_err(|_| ServiceError::bad_input("after", "after is not a cursor from this list"))?
+        .map(|cursor| cursor.0);
+    Ok(PageRequest { first, after })
+}
+
+/// A Relay connection over a loaded page, each node made from its id by `node`.
+pub fn connection<N, C, E>(
+    page: Page,
+    request: PageRequest,
+    node: impl Fn(Uuid) -> N,
+) -> Connection<Cursor, N, EmptyFields, EmptyFields, C, E>
+where
+    N: OutputType,
+    C: ConnectionNameType,
+    E: EdgeNameType,
+{
+    let mut connection = Connection::new(request.after.is_some(), page.has_next);
+    connection.edges = page
+        .entries
+        .iter()
+        .map(|entry| Edge::new(Cursor(entry.position()), node(entry.node)))
+        .collect();
+    connection
+}
+
+macro_rules! names {
+    ($($(#[$doc:meta])* $connection:ident, $edge:ident => $name:literal;)*) => {$(
+        $(#[$doc])*
+        pub struct $connection;
+
+        impl ConnectionNameType for $connection {
+            fn type_name<T: OutputType>() -> String {
+                concat!($name, "Connection").to_owned()
+            }
+        }
+
+        #[doc = concat!("Names the edges of `", $name, "Connection`.")]
+        pub struct $edge;
+
+        impl EdgeNameType for $edge {
+            fn type_name<T: OutputType>() -> String {
+                concat!($name, "Edge").to_owned()
+            }
+        }
+    )*};
+}
+
+names! {
+    /// `FollowConnection`: followers or followed users. Named for social so that it never
+    /// collides with another subgraph's `UserConnection` in the supergraph.
+    FollowName, FollowEdgeName => "Follow";
+    /// `LikeConnection`: the users who liked a post.
+    LikeName, LikeEdgeName => "Like";
+    /// `FeedConnection`: posts of a home timeline.
+    FeedName, FeedEdgeName => "Feed";
+    /// `SavedPostConnection`: a user's bookmarks.
+    SavedPostName, SavedPostEdgeName => "SavedPost";
+}
+
+/// Followers or followed users, newest follow first.
+pub type FollowConnection =
+    Connection<Cursor, User, EmptyFields, EmptyFields, FollowName, FollowEdgeName>;
+/// Users who liked a post, newest like first.
+pub type LikeConnection =
+    Connection<Cursor, User, EmptyFields, EmptyFields, LikeName, LikeEdgeName>;
+/// A home timeline, newest post first.
+pub type FeedConnection =
+    Connection<Cursor, Post, EmptyFields, EmptyFields, FeedName, FeedEdgeName>;
+/// Saved posts, most recently saved first.
+pub type SavedPostConnection =
+    Connection<Cursor, Post, EmptyFields, EmptyFields, SavedPostName, SavedPostEdgeName>;
+
+/// A person on Agora; social contributes who follows whom.
+pub struct User {
+    /// The id as given (echoed back unchanged).
+    id: ID,
+    /// The id as a UUID; nil for an id that is not one, which has no follows.
+    uuid: Uuid,
+}
+
+impl User {
+    /// The user with this id; its fields load lazily, batched.
+    pub fn new(uuid: Uuid) -> Self {
+        Self {
+            id: ID(uuid.to_string()),
+            uuid,
+        }
+    }
+
+    /// A user from a representation's key. Never fails: an entity batch with one
+    /// unresolvable key would otherwise fail as a whole.
+    pub fn from_key(id: ID) -> Self {
+        let uuid = Uuid::parse_str(&id).unwrap_or(Uuid::nil());
+        Self { id, uuid }
+    }
+
+    async fn page(
+        &self,
+        ctx: &Context<'_>,
+        list: List,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<FollowConnection> {
+        let request = page_request(first, after).extend()?;
+        let key = PageKey {
+            list,
+            parent: self.uuid,
+            request,
+        };
+        let page = load_page(ctx, key).await?;
+        Ok(connection(page, request, User::new))
+    }
+}
+
+#[Object]
+impl User {
+    /// Opaque, stable id.
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// Who follows this user, newest follow first (`first` at most 100, default 20).
+    async fn followers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<FollowConnection> {
+        self.page(ctx, List::Followers, first, after).await
+    }
+
+    /// Whom this user follows, newest follow first (`first` at most 100, default 20).
+    async fn following(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<FollowConnection> {
+        self.page(ctx, List::Following, first, after).await
+    }
+
+    /// How many users follow this user.
+    async fn follower_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        load_count(ctx, List::Followers, self.uuid).await
+    }
+
+    /// How many users this user follows.
+    async fn following_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        load_count(ctx, List::Following, self.uuid).await
+    }
+
+    /// Whether the signed-in user follows this user; false when signed out.
+    async fn viewer_is_following(&self, ctx: &Context<'_>) -> Result<bool> {
+        let Some(viewer) = optional_viewer(ctx) else {
+            return Ok(false);
+        };
+        let key = MemberKey {
+            list: List::Following,
+            parent: viewer.user_id,
+            node: self.uuid,
+        };
+        load_member(ctx, key).await
+    }
+}
+
+/// A post (owned by content); social contributes its likes.
+pub struct Post {
+    /// The id as given (echoed back unchanged).
+    id: ID,
+    /// The id as a UUID; nil for an id that is not one, which has no likes.
+    uuid: Uuid,
+}
+
+impl Post {
+    /// The post with this id; its fields load lazily, batched.
+    pub fn new(uuid: Uuid) -> Self {
+        Self {
+            id: ID(uuid.to_string()),
+            uuid,
+        }
+    }
+
+    /// A post from a representation's key; never fails (see [`User::from_key`]).
+    pub fn from_key(id: ID) -> Self {
+        let uuid = Uuid::parse_str(&id).unwrap_or(Uuid::nil());
+        Self { id, uuid }
+    }
+}
+
+#[Object]
+impl Post {
+    /// Opaque, stable id.
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// How many users like this post.
+    async fn like_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        load_count(ctx, List::Likers, self.uuid).await
+    }
+
+    /// Whether the signed-in user likes this post; false when signed out.
+    async fn viewer_has_liked(&self, ctx: &Context<'_>) -> Result<bool> {
+        let Some(viewer) = optional_viewer(ctx) else {
+            return Ok(false);
+        };
+        let key = MemberKey {
+            list: List::Liked,
+            parent: viewer.user_id,
+            node: self.uuid,
+        };
+        load_member(ctx, key).await
+    }
+
+    /// Who liked this post, newest like first (`first` at most 100, default 20).
+    async fn liked_by(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<LikeConnection> {
+        let request = page_request(first, after).extend()?;
+        let key = PageKey {
+            list: List::Likers,
+            parent: self.uuid,
+            request,
+        };
+        let page = load_page(ctx, key).await?;
+        Ok(connection(page, request, User::new))
+    }
+}
+
+/// Input of `follow` and `unfollow`.
+#[derive(InputObject)]
+pub struct FollowInput {
+    /// The user to follow or unfollow; not the viewer.
+    pub user_id: ID,
+}
+
+/// Result of `follow`.
+#[derive(SimpleObject)]
+pub struct FollowPayload {
+    /// The followed user, with counts as they are now.
+    pub user: User,
+}
+
+/// Result of `unfollow`.
+#[derive(SimpleObject)]
+pub struct UnfollowPayload {
+    /// The unfollowed user, with counts as they are now.
+    pub user: User,
+}
+
+/// Input of `likePost`, `unlikePost`, `savePost` and `unsavePost`.
+#[derive(InputObject)]
+pub struct PostInput {
+    /// The post.
+    pub post_id: ID,
+}
+
+/// Result of `likePost`.
+#[derive(SimpleObject)]
+pub struct LikePostPayload {
+    /// The post, with its like count as it is now.
+    pub post: Post,
+}
+
+/// Result of `unlikePost`.
+#[derive(SimpleObject)]
+pub struct UnlikePostPayload {
+    /// The post, with its like count as it is now.
+    pub post: Post,
+}
+
+/// Result of `savePost`.
+#[derive(SimpleObject)]
+pub struct SavePostPayload {
+    /// The saved post.
+    pub post: Post,
+}
+
+/// Result of `unsavePost`.
+#[derive(SimpleObject)]
+pub struct UnsavePostPayload {
+    /// The post no longer saved.
+    pub post: Post,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_survives_the_round_trip_to_the_microsecond() {
+        let position = Position {
+            at: crate::store::micros(chrono::Utc::now()),
+            id: Uuid::now_v7(),
+        };
+        let encoded = Cursor(position).encode_cursor();
+        assert_eq!(Cursor::decode_cursor(&encoded).unwrap().0, position);
+        assert!(Cursor::decode_cursor("garbage!").is_err());
+    }
+
+    #[test]
+    fn page_arguments_are_bounded_and_name_the_argument_at_fault() {
+        assert_eq!(page_request(None, None).unwrap().first, DEFAULT_PAGE);
+        assert_eq!(
+            page_request(Some(-1), None).unwrap_err().field,
+            Some("first")
+        );
+        assert_eq!(
+            page_request(Some(101), None).unwrap_err().field,
+            Some("first")
+        );
+        let bad_cursor = page_request(Some(5), Some("nope".into())).unwrap_err();
+        assert_eq!(bad_cursor.field, Some("after"));
+    }
+}

@@ -1,0 +1,28 @@
+//! Social's tables (sea-orm entities) and the functions that read and write them.
+//!
+//! - [`follow`], [`like`], [`save`]: who follows whom, who liked or saved which post.
+//! - [`post`]: the replica of content's posts (id, author, creation time, tombstone).
+//! - [`timeline`]: home timelines, one row per post per reader (fan-out on write).
+//! - [`list`]: the reads they share: keyset pages, counts and membership, many parents at
+//!   once so that DataLoaders can batch them.
+
+pub mod follow;
+pub mod like;
+pub mod list;
+pub mod post;
+pub mod save;
+pub mod timeline;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::TryInsertResult;
+
+/// Time stored with microsecond precision, the finest both SQLite and Postgres keep, so
+/// that a cursor made from a read row compares equal to the row again.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// Whether an `INSERT .. ON CONFLICT DO NOTHING` wrote its row.
+pub(crate) fn inserted(result: TryInsertResult<u64>) -> bool {
+    matches!(result, TryInsertResult::Inserted(n) if n > 0)
+}

@@ -1,0 +1,66 @@
+//! Saved posts: a user's private bookmarks, one row per (user, post).
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter};
+
+/// A saved-post row.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "saved_post")]
+pub struct Model {
+    /// Whose bookmark.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    /// The saved post (content's id).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub post_id: Uuid,
+    /// When; orders `savedPosts`.
+    pub created_at: DateTime<Utc>,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Saves the post for the user; false if it was saved already.
+#[tracing::instrument(skip_all)]
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    user: Uuid,
+    post: Uuid,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let row = ActiveModel {
+        user_id: Set(user),
+        post_id: Set(post),
+        created_at: Set(super::micros(at)),
+    };
+    let result = Entity::insert(row)
+        .on_conflict_do_nothing_on([Column::UserId, Column::PostId])
+        .exec_without_returning(conn)
+        .await?;
+    Ok(super::inserted(result))
+}
+
+/// Removes the bookmark; false if there was none.
+#[tracing::instrument(skip_all)]
+pub async fn delete(conn: &impl ConnectionTrait, user: Uuid, post: Uuid) -> Result<bool, DbErr> {
+    let result = Entity::delete_many()
+        .filter(Column::UserId.eq(user))
+        .filter(Column::PostId.eq(post))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Removes every bookmark of a deleted post.
+#[tracing::instrument(skip_all)]
+pub async fn delete_for_post(conn: &impl ConnectionTrait, post: Uuid) -> Result<u64, DbErr> {
+    let result = Entity::delete_many()
+        .filter(Column::PostId.eq(post))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,732 @@
+//! Social over real HTTP: follows, likes, saves and home feeds, with tokens from a real
+//! identity subgraph and content's events published on the test's own bus.
+//!
+//! Embedded bus and SQLite by default; JetStream and Postgres in CI's real mode (see the
+//! kit's `TestEnv`), each test on a namespace and databases of its own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agora_kit::Settings;
+use agora_kit::events::tables::{inbox, outbox};
+use agora_kit::events::{self, BusTuning, Envelope, EventBus};
+use agora_kit::testing::TestEnv;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// One test's identity and social subgraphs, the bus between them, and social's database.
+struct App {
+    /// Social's GraphQL endpoint.
+    social: String,
+    /// Identity's GraphQL endpoint, for registering users.
+    identity: String,
+    /// Social's own database, read directly to check the outbox and the inbox.
+    db: DatabaseConnection,
+    /// The test's bus, on which the test plays content.
+    bus: Arc<dyn EventBus>,
+    client: reqwest::Client,
+    stop: CancellationToken,
+    _env: TestEnv,
+}
+
+/// A registered user.
+struct Member {
+    id: Uuid,
+    token: String,
+}
+
+async fn spawn() -> App {
+    let mut env = TestEnv::new();
+    let tuning = BusTuning {
+        ack_wait: Duration::from_secs(1),
+        poll_interval: Duration::from_millis(20),
+    };
+    let bus = events::connect_with(&env.bus_config(), tuning)
+        .await
+        .expect("bus");
+    bus.ensure_stream("content").await.expect("content stream");
+    let stop = CancellationToken::new();
+    let mut vars = HashMap::from([
+        (
+            "AGORA_DATA_DIR".to_owned(),
+            env.dir.path().display().to_string(),
+        ),
+        ("AGORA_IDENTITY_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("AGORA_SOCIAL_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("AGORA_EVENTS_NAMESPACE".to_owned(), env.namespace()),
+    ]);
+    vars.insert(
+        "AGORA_IDENTITY_DATABASE_URL".to_owned(),
+        env.database_url("identity").await,
+    );
+    let social_db = env.database_url("social").await;
+    vars.insert("AGORA_SOCIAL_DATABASE_URL".to_owned(), social_db.clone());
+
+    let lookup = |vars: &HashMap<String, String>, key: &str| vars.get(key).cloned();
+    let settings = Settings::from_lookup("identity", |k| lookup(&vars, k)).expect("settings");
+    let identity = agora_identity::build(settings, bus.clone())
+        .await
+        .expect("identity starts");
+    let identity_addr = identity.local_addr();
+    tokio::spawn(identity.run_until_stopped(stop.clone()));
+
+    vars.insert(
+        "AGORA_JWKS_URL".to_owned(),
+        format!("http://{identity_addr}/.well-known/jwks.json"),
+    );
+    let settings = Settings::from_lookup("social", |k| lookup(&vars, k)).expect("settings");
+    let social = agora_social::build(settings, bus.clone())
+        .await
+        .expect("social starts");
+    let social_addr = social.local_addr();
+    tokio::spawn(social.run_until_stopped(stop.clone()));
+
+    let db = agora_kit::db::connect::<agora_social_migration::Migrator>(&social_db)
+        .await
+        .expect("social database");
+    App {
+        social: format!("http://{social_addr}/graphql"),
+        identity: format!("http://{identity_addr}/graphql"),
+        db,
+        bus,
+        client: reqwest::Client::new(),
+        stop,
+        _env: env,
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl App {
+    async fn post(&self, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(url)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// Runs an operation against social, as `member` or anonymously.
+    async fn gql(&self, member: Option<&Member>, query: &str, variables: Value) -> Value {
+        let token = member.map(|m| m.token.as_str());
+        self.post(&self.social, token, query, variables).await
+    }
+
+    /// Runs an operation that must succeed and returns its data.
+    async fn ok(&self, member: Option<&Member>, query: &str, variables: Value) -> Value {
+        let response = self.gql(member, query, variables).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        response["data"].clone()
+    }
+
+    async fn register(&self, handle: &str) -> Member {
+        let response = self
+            .post(
+                &self.identity,
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }",
+                json!({ "input": {
+                    "email": format!("{handle}@example.org"),
+                    "handle": handle,
+                    "password": "correct horse battery",
+                }}),
+            )
+            .await;
+        let payload = &response["data"]["register"];
+        Member {
+            id: payload["user"]["id"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .unwrap_or_else(|| panic!("registered: {response}")),
+            token: payload["accessToken"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    /// Plays content: publishes `content.post.created` and waits until social applied it.
+    async fn publish_post_at(&self, author: &Member, created_at: DateTime<Utc>) -> Uuid {
+        let id = Uuid::now_v7();
+        let data = json!({
+            "id": id,
+            "authorId": author.id,
+            "createdAt": created_at,
+            "body": "fields social does not read are ignored",
+        });
+        self.deliver(Envelope::new("content", "content.post.created", id, &data))
+            .await;
+        id
+    }
+
+    async fn publish_post(&self, author: &Member) -> Uuid {
+        self.publish_post_at(author, Utc::now()).await
+    }
+
+    /// Plays content: publishes `content.post.deleted` and waits until social applied it.
+    async fn delete_post(&self, author: &Member, post: Uuid) {
+        let data = json!({ "id": post, "authorId": author.id });
+        self.deliver(Envelope::new(
+            "content",
+            "content.post.deleted",
+            post,
+            &data,
+        ))
+        .await;
+    }
+
+    /// Publishes an event and waits (bounded) for social's consumer to record it in its
+    /// inbox, which it does in the same transaction as the effect.
+    async fn deliver(&self, envelope: Envelope) {
+        self.bus.publish(&envelope).await.expect("publish");
+        for _ in 0..500 {
+            let key = ("social".to_owned(), envelope.id);
+            if inbox::Entity::find_by_id(key)
+                .one(&self.db)
+                .await
+                .expect("inbox")
+                .is_some()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("social did not apply {}", envelope.event_type);
+    }
+
+    async fn follow(&self, who: &Member, whom: &Member) -> Value {
+        self.gql(
+            Some(who),
+            "mutation($id: ID!) { follow(input: { userId: $id }) { user { id followerCount viewerIsFollowing } } }",
+            json!({ "id": whom.id }),
+        )
+        .await
+    }
+
+    async fn unfollow(&self, who: &Member, whom: &Member) -> Value {
+        self.gql(
+            Some(who),
+            "mutation($id: ID!) { unfollow(input: { userId: $id }) { user { id followerCount viewerIsFollowing } } }",
+            json!({ "id": whom.id }),
+        )
+        .await
+    }
+
+    async fn like(&self, who: &Member, post: Uuid) -> Value {
+        self.gql(
+            Some(who),
+            "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id likeCount viewerHasLiked } } }",
+            json!({ "id": post }),
+        )
+        .await
+    }
+
+    async fn unlike(&self, who: &Member, post: Uuid) -> Value {
+        self.gql(
+            Some(who),
+            "mutation($id: ID!) { unlikePost(input: { postId: $id }) { post { id likeCount viewerHasLiked } } }",
+            json!({ "id": post }),
+        )
+        .await
+    }
+
+    /// A user's social fields, resolved the way the router asks for them.
+    async fn user(&self, viewer: Option<&Member>, id: Uuid) -> Value {
+        let data = self
+            .ok(
+                viewer,
+                "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User {
+                    id followerCount followingCount viewerIsFollowing
+                    followers(first: 10) { nodes { id } }
+                    following(first: 10) { nodes { id } }
+                } } }",
+                json!({ "reps": [{ "__typename": "User", "id": id }] }),
+            )
+            .await;
+        data["_entities"][0].clone()
+    }
+
+    /// A post's like fields, resolved the way the router asks for them.
+    async fn post_likes(&self, viewer: Option<&Member>, id: Uuid) -> Value {
+        let data = self
+            .ok(
+                viewer,
+                "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Post {
+                    id likeCount viewerHasLiked likedBy(first: 10) { nodes { id } }
+                } } }",
+                json!({ "reps": [{ "__typename": "Post", "id": id }] }),
+            )
+            .await;
+        data["_entities"][0].clone()
+    }
+
+    /// The ids on one page of the viewer's feed.
+    async fn feed(&self, viewer: &Member, first: i32) -> Vec<Uuid> {
+        let data = self
+            .ok(
+                Some(viewer),
+                "query($first: Int) { feed(first: $first) { edges { node { id } } } }",
+                json!({ "first": first }),
+            )
+            .await;
+        ids(&data["feed"]["edges"], "/node/id")
+    }
+
+    /// The outbox rows social wrote, as (type, payload), oldest first.
+    async fn outbox(&self) -> Vec<(String, Value)> {
+        outbox::Entity::find()
+            .all(&self.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|row| {
+                let envelope: Envelope = serde_json::from_str(&row.envelope).expect("envelope");
+                (row.event_type, envelope.data)
+            })
+            .collect()
+    }
+}
+
+/// The UUIDs at `pointer` in each element of a JSON array.
+fn ids(list: &Value, pointer: &str) -> Vec<Uuid> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| {
+            item.pointer(pointer)
+                .and_then(Value::as_str)
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .expect("an id")
+        })
+        .collect()
+}
+
+/// The `extensions.code` and `extensions.field` of a response's first error.
+fn error_of(response: &Value) -> (String, Option<String>) {
+    let extensions = &response["errors"][0]["extensions"];
+    (
+        extensions["code"].as_str().unwrap_or("no error").to_owned(),
+        extensions["field"].as_str().map(str::to_owned),
+    )
+}
+
+fn minutes_ago(minutes: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::minutes(minutes)
+}
+
+#[tokio::test]
+async fn following_twice_keeps_one_follow_and_unfollowing_twice_leaves_none() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+
+    let first = app.follow(&ada, &bob).await;
+    let again = app.follow(&ada, &bob).await;
+
+    for response in [&first, &again] {
+        let user = &response["data"]["follow"]["user"];
+        assert_eq!(user["followerCount"], 1, "{response}");
+        assert_eq!(user["viewerIsFollowing"], true);
+    }
+    let bob_seen = app.user(Some(&ada), bob.id).await;
+    assert_eq!(ids(&bob_seen["followers"]["nodes"], "/id"), vec![ada.id]);
+    let ada_seen = app.user(None, ada.id).await;
+    assert_eq!(ada_seen["followingCount"], 1);
+    assert_eq!(ids(&ada_seen["following"]["nodes"], "/id"), vec![bob.id]);
+
+    app.unfollow(&ada, &bob).await;
+    let again = app.unfollow(&ada, &bob).await;
+
+    let user = &again["data"]["unfollow"]["user"];
+    assert_eq!(user["followerCount"], 0, "{again}");
+    assert_eq!(user["viewerIsFollowing"], false);
+    assert_eq!(app.user(None, ada.id).await["followingCount"], 0);
+}
+
+#[tokio::test]
+async fn a_user_cannot_follow_or_unfollow_themselves() {
+    let app = spawn().await;
+    let ada = app.register("ada").await;
+
+    let follow = app.follow(&ada, &ada).await;
+    let unfollow = app.unfollow(&ada, &ada).await;
+
+    for response in [&follow, &unfollow] {
+        assert_eq!(
+            error_of(response),
+            ("BAD_USER_INPUT".to_owned(), Some("userId".to_owned()))
+        );
+    }
+    let ada_seen = app.user(Some(&ada), ada.id).await;
+    assert_eq!(
+        (&ada_seen["followerCount"], &ada_seen["followingCount"]),
+        (&json!(0), &json!(0))
+    );
+}
+
+#[tokio::test]
+async fn likes_count_once_per_user_and_unliking_takes_them_back() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let post = app.publish_post(&bob).await;
+
+    app.like(&ada, post).await;
+    let twice = app.like(&ada, post).await;
+    app.like(&bob, post).await;
+
+    assert_eq!(twice["data"]["likePost"]["post"]["likeCount"], 1, "{twice}");
+    let seen = app.post_likes(Some(&ada), post).await;
+    assert_eq!(seen["likeCount"], 2);
+    assert_eq!(seen["viewerHasLiked"], true);
+    assert_eq!(ids(&seen["likedBy"]["nodes"], "/id"), vec![bob.id, ada.id]);
+    assert_eq!(app.post_likes(None, post).await["viewerHasLiked"], false);
+
+    app.unlike(&ada, post).await;
+    let twice = app.unlike(&ada, post).await;
+
+    let after = &twice["data"]["unlikePost"]["post"];
+    assert_eq!(after["likeCount"], 1, "{twice}");
+    assert_eq!(after["viewerHasLiked"], false);
+    let seen = app.post_likes(Some(&bob), post).await;
+    assert_eq!(ids(&seen["likedBy"]["nodes"], "/id"), vec![bob.id]);
+    assert_eq!(seen["viewerHasLiked"], true);
+}
+
+#[tokio::test]
+async fn liking_or_saving_an_unknown_or_deleted_post_is_not_found() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let deleted = app.publish_post(&bob).await;
+    app.delete_post(&bob, deleted).await;
+
+    for post in [Uuid::now_v7(), deleted] {
+        assert_eq!(error_of(&app.like(&ada, post).await).0, "NOT_FOUND");
+        let save = app
+            .gql(
+                Some(&ada),
+                "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }",
+                json!({ "id": post }),
+            )
+            .await;
+        assert_eq!(error_of(&save).0, "NOT_FOUND");
+    }
+    let malformed = app
+        .gql(
+            Some(&ada),
+            "mutation { likePost(input: { postId: \"nope\" }) { post { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_of(&malformed),
+        ("BAD_USER_INPUT".to_owned(), Some("postId".to_owned()))
+    );
+    assert_eq!(app.post_likes(None, deleted).await["likeCount"], 0);
+}
+
+#[tokio::test]
+async fn a_new_post_reaches_the_feeds_of_its_author_and_followers_newest_first() {
+    let app = spawn().await;
+    let (ada, bob, cy) = (
+        app.register("ada").await,
+        app.register("bob").await,
+        app.register("cyd").await,
+    );
+    app.follow(&ada, &bob).await;
+
+    let older = app.publish_post_at(&bob, minutes_ago(2)).await;
+    let newer = app.publish_post_at(&bob, minutes_ago(1)).await;
+
+    assert_eq!(app.feed(&ada, 10).await, vec![newer, older]);
+    assert_eq!(app.feed(&bob, 10).await, vec![newer, older]);
+    assert_eq!(app.feed(&cy, 10).await, Vec::<Uuid>::new());
+}
+
+#[tokio::test]
+async fn following_back_fills_recent_posts_and_unfollowing_removes_them() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let own = app.publish_post_at(&ada, minutes_ago(100)).await;
+    let mut bobs = Vec::new();
+    for minutes in (1..=25).rev() {
+        bobs.push(app.publish_post_at(&bob, minutes_ago(minutes)).await);
+    }
+
+    app.follow(&ada, &bob).await;
+
+    let feed = app.feed(&ada, 100).await;
+    let newest_twenty: Vec<Uuid> = bobs.iter().rev().take(20).copied().collect();
+    assert_eq!(feed[..20], newest_twenty[..]);
+    assert_eq!(feed[20..], [own]);
+
+    app.unfollow(&ada, &bob).await;
+
+    assert_eq!(app.feed(&ada, 100).await, vec![own]);
+}
+
+#[tokio::test]
+async fn a_deleted_post_leaves_every_feed_and_takes_its_likes_and_saves_along() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    app.follow(&ada, &bob).await;
+    let kept = app.publish_post_at(&bob, minutes_ago(2)).await;
+    let doomed = app.publish_post_at(&bob, minutes_ago(1)).await;
+    app.like(&ada, doomed).await;
+    app.ok(
+        Some(&ada),
+        "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }",
+        json!({ "id": doomed }),
+    )
+    .await;
+
+    app.delete_post(&bob, doomed).await;
+
+    assert_eq!(app.feed(&ada, 10).await, vec![kept]);
+    assert_eq!(app.feed(&bob, 10).await, vec![kept]);
+    assert_eq!(app.post_likes(Some(&ada), doomed).await["likeCount"], 0);
+    let saved = app
+        .ok(Some(&ada), "{ savedPosts { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(
+        ids(&saved["savedPosts"]["nodes"], "/id"),
+        Vec::<Uuid>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_creation_cannot_bring_a_deleted_post_back() {
+    let app = spawn().await;
+    let bob = app.register("bob").await;
+    let post = app.publish_post(&bob).await;
+    app.delete_post(&bob, post).await;
+
+    // The same post announced again, as a re-driven dead letter would.
+    let data = json!({ "id": post, "authorId": bob.id, "createdAt": Utc::now() });
+    app.deliver(Envelope::new(
+        "content",
+        "content.post.created",
+        post,
+        &data,
+    ))
+    .await;
+
+    assert_eq!(app.feed(&bob, 10).await, Vec::<Uuid>::new());
+    assert_eq!(error_of(&app.like(&bob, post).await).0, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
+    let app = spawn().await;
+    let ada = app.register("ada").await;
+    let mut posts = Vec::new();
+    for minutes in (1..=5).rev() {
+        posts.push(app.publish_post_at(&ada, minutes_ago(minutes)).await);
+    }
+    posts.reverse();
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let data = app
+            .ok(
+                Some(&ada),
+                "query($after: String) { feed(first: 2, after: $after) {
+                    edges { cursor node { id } } pageInfo { hasNextPage endCursor }
+                } }",
+                json!({ "after": after }),
+            )
+            .await;
+        pages += 1;
+        seen.extend(ids(&data["feed"]["edges"], "/node/id"));
+        let info = &data["feed"]["pageInfo"];
+        if info["hasNextPage"] != true {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+        assert!(pages < 10, "paging does not end");
+    }
+
+    assert_eq!(seen, posts);
+    assert_eq!(pages, 3);
+    let bad = app
+        .gql(
+            Some(&ada),
+            "{ feed(first: -1) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_of(&bad),
+        ("BAD_USER_INPUT".to_owned(), Some("first".to_owned()))
+    );
+    let forged = app
+        .gql(
+            Some(&ada),
+            "{ feed(after: \"forged\") { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_of(&forged),
+        ("BAD_USER_INPUT".to_owned(), Some("after".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn saving_twice_lists_a_post_once_and_unsaving_removes_it() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let first = app.publish_post(&bob).await;
+    let second = app.publish_post(&bob).await;
+    let save = "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }";
+    let unsave = "mutation($id: ID!) { unsavePost(input: { postId: $id }) { post { id } } }";
+    let saved = "{ savedPosts(first: 10) { nodes { id likeCount } } }";
+
+    for post in [first, second, first] {
+        app.ok(Some(&ada), save, json!({ "id": post })).await;
+    }
+    let listed = app.ok(Some(&ada), saved, json!({})).await;
+    assert_eq!(
+        ids(&listed["savedPosts"]["nodes"], "/id"),
+        vec![second, first]
+    );
+    let bobs = app.ok(Some(&bob), saved, json!({})).await;
+    assert_eq!(ids(&bobs["savedPosts"]["nodes"], "/id"), Vec::<Uuid>::new());
+
+    for _ in 0..2 {
+        app.ok(Some(&ada), unsave, json!({ "id": second })).await;
+    }
+    let listed = app.ok(Some(&ada), saved, json!({})).await;
+    assert_eq!(ids(&listed["savedPosts"]["nodes"], "/id"), vec![first]);
+}
+
+#[tokio::test]
+async fn each_change_enqueues_one_event_and_repeats_enqueue_none() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let post = app.publish_post(&bob).await;
+
+    app.follow(&ada, &bob).await;
+    app.follow(&ada, &bob).await;
+    app.like(&ada, post).await;
+    app.like(&ada, post).await;
+    app.unlike(&ada, post).await;
+    app.unlike(&ada, post).await;
+    app.unfollow(&ada, &bob).await;
+    app.unfollow(&ada, &bob).await;
+
+    let events = app.outbox().await;
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "social.user.followed",
+            "social.post.liked",
+            "social.post.unliked",
+            "social.user.unfollowed",
+        ]
+    );
+    let (ada_id, bob_id) = (ada.id.to_string(), bob.id.to_string());
+    assert_eq!(events[0].1["followerId"], ada_id);
+    assert_eq!(events[0].1["followeeId"], bob_id);
+    assert_eq!(events[1].1["postId"], post.to_string());
+    assert_eq!(events[1].1["postAuthorId"], bob_id);
+    assert_eq!(events[1].1["userId"], ada_id);
+}
+
+#[tokio::test]
+async fn without_a_valid_token_changes_and_private_lists_are_unauthenticated() {
+    let app = spawn().await;
+    let bob = app.register("bob").await;
+    let post = app.publish_post(&bob).await;
+
+    let follow = app
+        .gql(
+            None,
+            "mutation($id: ID!) { follow(input: { userId: $id }) { user { id } } }",
+            json!({ "id": bob.id }),
+        )
+        .await;
+    let like = app
+        .gql(
+            None,
+            "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
+            json!({ "id": post }),
+        )
+        .await;
+    let feed = app.gql(None, "{ feed { nodes { id } } }", json!({})).await;
+    let saved = app
+        .gql(None, "{ savedPosts { nodes { id } } }", json!({}))
+        .await;
+    let forged = Member {
+        id: bob.id,
+        token: "not.a.jwt".to_owned(),
+    };
+    let bad_token = app
+        .gql(Some(&forged), "{ feed { nodes { id } } }", json!({}))
+        .await;
+
+    for response in [&follow, &like, &feed, &saved, &bad_token] {
+        assert_eq!(error_of(response).0, "UNAUTHENTICATED", "{response}");
+    }
+    assert_eq!(app.user(None, bob.id).await["followerCount"], 0);
+    assert_eq!(app.post_likes(None, post).await["likeCount"], 0);
+}
+
+#[tokio::test]
+async fn an_entity_batch_resolves_every_representation_even_malformed_ones() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    app.follow(&ada, &bob).await;
+
+    let data = app
+        .ok(
+            Some(&ada),
+            "query($reps: [_Any!]!) { _entities(representations: $reps) {
+                ... on User { id followerCount viewerIsFollowing }
+            } }",
+            json!({ "reps": [
+                { "__typename": "User", "id": bob.id },
+                { "__typename": "User", "id": "not-a-uuid" },
+                { "__typename": "User", "id": ada.id },
+            ]}),
+        )
+        .await;
+
+    assert_eq!(
+        data["_entities"],
+        json!([
+            { "id": bob.id, "followerCount": 1, "viewerIsFollowing": true },
+            { "id": "not-a-uuid", "followerCount": 0, "viewerIsFollowing": false },
+            { "id": ada.id, "followerCount": 0, "viewerIsFollowing": false },
+        ])
+    );
+}
+
+#[test]
+fn the_committed_schema_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let sdl = agora_social::schema::sdl();
+    if std::env::var_os("AGORA_BLESS").is_some() {
+        std::fs::write(path, &sdl).expect("schema.graphql written");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == sdl,
+        "schema.graphql is stale; run with AGORA_BLESS=1 (or `agora compose`) to update it"
+    );
+}
