@@ -186,3 +186,96 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `text` to a fresh file under the temporary directory.
+    fn file(name: &str, text: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("agora-router-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_config_file_sets_limits_timeouts_urls_and_auth_over_the_defaults() {
+        let supergraph = file("supergraph.graphql", "type Query { a: Int }");
+        let config = file(
+            "router.yaml",
+            r#"
+listen: 0.0.0.0:4100
+csrf_prevention: false
+subgraph_timeout_ms: 2500
+subgraphs:
+  identity: { url: "http://identity:8080/graphql", timeout_ms: 500 }
+auth: { jwks_url: "http://identity:8080/.well-known/jwks.json", issuer: agora, audience: agora }
+limits: { max_depth: 9, max_body_bytes: 2048 }
+"#,
+        );
+        let args = Args::parse_from([
+            "agora-router",
+            "--supergraph",
+            supergraph.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+
+        let config = router_config(args).unwrap();
+
+        assert_eq!(config.supergraph_sdl, "type Query { a: Int }");
+        assert_eq!(config.listen, "0.0.0.0:4100".parse().unwrap());
+        assert!(!config.csrf_prevention);
+        assert!(!config.introspection);
+        assert_eq!(config.subgraph_timeout, Duration::from_millis(2500));
+        assert_eq!(
+            config.subgraph_timeouts["identity"],
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            config.subgraph_urls["identity"],
+            "http://identity:8080/graphql"
+        );
+        let auth = config.auth.unwrap();
+        assert_eq!(auth.issuer, "agora");
+        assert_eq!(auth.jwks_url, "http://identity:8080/.well-known/jwks.json");
+        assert_eq!(config.limits.max_depth, 9);
+        assert_eq!(config.limits.max_body_bytes, 2048);
+        assert_eq!(
+            config.limits.max_aliases, 30,
+            "unset limits keep their default"
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file_and_unknown_settings_are_refused() {
+        let supergraph = file("supergraph.graphql", "type Query { a: Int }");
+        let config = file("router.yaml", "listen: 0.0.0.0:4100\n");
+        let args = Args::parse_from([
+            "agora-router",
+            "--supergraph",
+            supergraph.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:4200",
+        ]);
+        assert_eq!(
+            router_config(args).unwrap().listen,
+            "127.0.0.1:4200".parse().unwrap()
+        );
+
+        let typo = file("typo.yaml", "limits: { max_dept: 3 }\n");
+        let args = Args::parse_from([
+            "agora-router",
+            "--supergraph",
+            supergraph.to_str().unwrap(),
+            "--config",
+            typo.to_str().unwrap(),
+        ]);
+        assert!(router_config(args).is_err());
+    }
+}
