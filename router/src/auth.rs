@@ -143,10 +143,20 @@ impl Authenticator {
     /// unknown or the keys are old, unless a fetch happened too recently.
     async fn keys_for(&self, kid: Option<&str>, algorithm: Algorithm) -> Arc<KeySet> {
         let current = self.current();
-        if current.knows(kid, algorithm) && !current.is_older_than(self.config.max_key_age) {
+        let known = current.knows(kid, algorithm);
+        if known && !current.is_older_than(self.config.max_key_age) {
             return current;
         }
-        let mut last_fetch = self.last_fetch.lock().await;
+        let mut last_fetch = if known {
+            // Old keys that know this token: refresh unless another request already
+            // is, and never wait for it.
+            match self.last_fetch.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return current,
+            }
+        } else {
+            self.last_fetch.lock().await
+        };
         // Another request may have fetched while this one waited.
         let current = self.current();
         if current.knows(kid, algorithm) && !current.is_older_than(self.config.max_key_age) {

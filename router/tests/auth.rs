@@ -405,3 +405,34 @@ async fn an_unreachable_jwks_refuses_tokens_instead_of_forwarding_them() {
 
     assert_refused(&graph, &Signer::ed25519("ed-1").bearer(&claims())).await;
 }
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_being_accepted_once_the_keys_are_refreshed() {
+    let jwks = Arc::new(Jwks::default());
+    let old = Signer::ed25519("ed-1");
+    jwks.publish(&[&old]);
+    let url = spawn_jwks(Arc::clone(&jwks)).await;
+    let graph = spawn_configured(Options::default(), |config| {
+        config.auth = Some(JwtConfig {
+            max_key_age: Duration::ZERO,
+            min_refetch_interval: Duration::ZERO,
+            ..JwtConfig::new(url, ISSUER, AUDIENCE)
+        });
+    })
+    .await;
+    let response = graph
+        .post(json!({ "query": "{ motd }" }), Some(&old.bearer(&claims())))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let graph_requests_before = graph.subgraph_requests();
+
+    let new = Signer::ed25519("ed-2");
+    jwks.publish(&[&new]);
+    let response = graph
+        .post(json!({ "query": "{ motd }" }), Some(&old.bearer(&claims())))
+        .await;
+
+    assert_eq!(response.status, 401, "{}", response.body);
+    assert_eq!(graph.subgraph_requests(), graph_requests_before);
+    assert_eq!(jwks.fetches(), 2);
+}

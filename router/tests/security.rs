@@ -444,3 +444,18 @@ async fn metrics_count_subgraph_failures_per_subgraph() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_timeout_for_a_subgraph_the_supergraph_does_not_define_stops_the_start() {
+    let supergraph_sdl = agora_router::compose(&helpers::subgraph_sdls()).unwrap();
+    let config = agora_router::RouterConfig {
+        supergraph_sdl,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        subgraph_timeouts: [("identty".to_owned(), Duration::from_secs(1))].into(),
+        ..agora_router::RouterConfig::default()
+    };
+
+    let error = agora_router::Server::bind(config).await.err().unwrap();
+
+    assert!(error.to_string().contains("identty"), "{error}");
+}
