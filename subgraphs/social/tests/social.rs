@@ -251,7 +251,7 @@ impl App {
                 viewer,
                 "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User {
                     id followerCount followingCount viewerIsFollowing
-                    followers(first: 10) { nodes { id } }
+                    followers(first: 10) { totalCount nodes { id } }
                     following(first: 10) { nodes { id } }
                 } } }",
                 json!({ "reps": [{ "__typename": "User", "id": id }] }),
@@ -343,6 +343,7 @@ async fn following_twice_keeps_one_follow_and_unfollowing_twice_leaves_none() {
     }
     let bob_seen = app.user(Some(&ada), bob.id).await;
     assert_eq!(ids(&bob_seen["followers"]["nodes"], "/id"), vec![ada.id]);
+    assert_eq!(bob_seen["followers"]["totalCount"], 1);
     let ada_seen = app.user(None, ada.id).await;
     assert_eq!(ada_seen["followingCount"], 1);
     assert_eq!(ids(&ada_seen["following"]["nodes"], "/id"), vec![bob.id]);
@@ -545,12 +546,13 @@ async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
             .ok(
                 Some(&ada),
                 "query($after: String) { feed(first: 2, after: $after) {
-                    edges { cursor node { id } } pageInfo { hasNextPage endCursor }
+                    totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor }
                 } }",
                 json!({ "after": after }),
             )
             .await;
         pages += 1;
+        assert_eq!(data["feed"]["totalCount"], 5);
         seen.extend(ids(&data["feed"]["edges"], "/node/id"));
         let info = &data["feed"]["pageInfo"];
         if info["hasNextPage"] != true {
@@ -729,4 +731,102 @@ fn the_committed_schema_matches_the_code() {
         committed == sdl,
         "schema.graphql is stale; run with AGORA_BLESS=1 (or `agora compose`) to update it"
     );
+}
+
+/// Counts the SQL statements a schema runs for one operation, for the batching proof.
+struct Counted {
+    schema: agora_social::schema::SocialSchema,
+    social: Arc<agora_social::social::Social>,
+    statements: Arc<std::sync::atomic::AtomicUsize>,
+    _env: TestEnv,
+}
+
+async fn counted() -> Counted {
+    let mut env = TestEnv::new();
+    let url = env.database_url("social").await;
+    let mut db = agora_kit::db::connect::<agora_social_migration::Migrator>(&url)
+        .await
+        .expect("database");
+    let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let social = Arc::new(agora_social::social::Social {
+        db,
+        outbox: Arc::new(tokio::sync::Notify::new()),
+    });
+    Counted {
+        schema: agora_social::schema::build(social.clone()),
+        social,
+        statements,
+        _env: env,
+    }
+}
+
+impl Counted {
+    /// How many statements `query` takes as `viewer`: the fewest of a few runs. A
+    /// DataLoader gathers keys for a short window, so a starved CPU can split one batch in
+    /// two; the fewest is what the batching itself costs.
+    async fn statements_for(&self, viewer: Uuid, query: &str) -> usize {
+        let mut fewest = usize::MAX;
+        for _ in 0..5 {
+            fewest = fewest.min(self.statements_once(viewer, query).await);
+        }
+        fewest
+    }
+
+    async fn statements_once(&self, viewer: Uuid, query: &str) -> usize {
+        let request = async_graphql::Request::new(query).data(agora_kit::auth::Viewer {
+            user_id: viewer,
+            session_id: Uuid::now_v7(),
+        });
+        self.statements
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+        let response = self.schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        self.statements.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_feed_page_of_fifty_costs_as_many_statements_as_a_page_of_five() {
+    use agora_social::events::{PostCreated, post_created};
+    use sea_orm::TransactionTrait;
+
+    let app = counted().await;
+    let (reader, author, fans) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        [Uuid::now_v7(), Uuid::now_v7()],
+    );
+    app.social.follow(reader, author).await.expect("follow");
+    for minutes in 1..=60 {
+        let post = PostCreated {
+            id: Uuid::now_v7(),
+            author_id: author,
+            created_at: minutes_ago(minutes),
+        };
+        let txn = app.social.db.begin().await.expect("transaction");
+        post_created(&txn, &post).await.expect("replicated");
+        txn.commit().await.expect("commit");
+        for fan in fans.iter().chain([&reader]) {
+            app.social.like(*fan, post.id).await.expect("like");
+        }
+        app.social.follow(fans[0], fans[1]).await.expect("follow");
+    }
+    let feed = |first: usize| {
+        format!(
+            "{{ feed(first: {first}) {{ edges {{ node {{
+                id likeCount viewerHasLiked
+                likedBy(first: 3) {{ nodes {{ id followerCount viewerIsFollowing }} }}
+            }} }} }} }}"
+        )
+    };
+
+    let five = app.statements_for(reader, &feed(5)).await;
+    let fifty = app.statements_for(reader, &feed(50)).await;
+
+    assert!(five > 0, "statements are counted");
+    assert_eq!(five, fifty);
 }

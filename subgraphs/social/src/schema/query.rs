@@ -28,7 +28,7 @@ impl Query {
             request,
         };
         let page = load_page(ctx, key).await?;
-        Ok(connection(page, request, Post::new))
+        Ok(connection(page, key, Post::new))
     }
 
     /// The posts the signed-in user saved, most recently saved first (`first` at most
@@ -47,7 +47,7 @@ impl Query {
             request,
         };
         let page = load_page(ctx, key).await?;
-        Ok(connection(page, request, Post::new))
+        Ok(connection(page, key, Post::new))
     }
 
     /// Resolves `User` representations; the social fields load in batches.

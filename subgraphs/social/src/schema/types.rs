@@ -65,24 +65,44 @@ pub fn page_request(
     Ok(PageRequest { first, after })
 }
 
-/// A Relay connection over a loaded page, each node made from its id by `node`.
+/// A Relay connection over the loaded page of `key`, each node made from its id by `node`.
 pub fn connection<N, C, E>(
     page: Page,
-    request: PageRequest,
+    key: PageKey,
     node: impl Fn(Uuid) -> N,
-) -> Connection<Cursor, N, EmptyFields, EmptyFields, C, E>
+) -> Connection<Cursor, N, Total, EmptyFields, C, E>
 where
     N: OutputType,
     C: ConnectionNameType,
     E: EdgeNameType,
 {
-    let mut connection = Connection::new(request.after.is_some(), page.has_next);
+    let total = Total {
+        list: key.list,
+        parent: key.parent,
+    };
+    let mut connection =
+        Connection::with_additional_fields(key.request.after.is_some(), page.has_next, total);
     connection.edges = page
         .entries
         .iter()
         .map(|entry| Edge::new(Cursor(entry.position()), node(entry.node)))
         .collect();
     connection
+}
+
+/// The fields every social connection adds to Relay's: `totalCount`, loaded only when
+/// asked for, through the batched counts.
+pub struct Total {
+    list: List,
+    parent: Uuid,
+}
+
+#[Object]
+impl Total {
+    /// How many entries the whole list has.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        load_count(ctx, self.list, self.parent).await
+    }
 }
 
 macro_rules! names {
@@ -121,16 +141,14 @@ names! {
 
 /// Followers or followed users, newest follow first.
 pub type FollowConnection =
-    Connection<Cursor, User, EmptyFields, EmptyFields, FollowName, FollowEdgeName>;
+    Connection<Cursor, User, Total, EmptyFields, FollowName, FollowEdgeName>;
 /// Users who liked a post, newest like first.
-pub type LikeConnection =
-    Connection<Cursor, User, EmptyFields, EmptyFields, LikeName, LikeEdgeName>;
+pub type LikeConnection = Connection<Cursor, User, Total, EmptyFields, LikeName, LikeEdgeName>;
 /// A home timeline, newest post first.
-pub type FeedConnection =
-    Connection<Cursor, Post, EmptyFields, EmptyFields, FeedName, FeedEdgeName>;
+pub type FeedConnection = Connection<Cursor, Post, Total, EmptyFields, FeedName, FeedEdgeName>;
 /// Saved posts, most recently saved first.
 pub type SavedPostConnection =
-    Connection<Cursor, Post, EmptyFields, EmptyFields, SavedPostName, SavedPostEdgeName>;
+    Connection<Cursor, Post, Total, EmptyFields, SavedPostName, SavedPostEdgeName>;
 
 /// A person on Agora; social contributes who follows whom.
 pub struct User {
@@ -170,7 +188,7 @@ impl User {
             request,
         };
         let page = load_page(ctx, key).await?;
-        Ok(connection(page, request, User::new))
+        Ok(connection(page, key, User::new))
     }
 }
 
@@ -288,7 +306,7 @@ impl Post {
             request,
         };
         let page = load_page(ctx, key).await?;
-        Ok(connection(page, request, User::new))
+        Ok(connection(page, key, User::new))
     }
 }
 
