@@ -1,5 +1,6 @@
 //! The events social speaks: what it publishes about follows and likes, and what it
-//! consumes from content to keep its post replica and the home timelines.
+//! consumes: content's post events, to keep its post replica and the home timelines, and
+//! identity's account deletions, to erase the account.
 
 use agora_kit::events::{Envelope, Handler, HandlerError};
 use async_trait::async_trait;
@@ -8,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::{like, post, save, timeline};
+use crate::store::{follow, like, post, save, timeline};
 
 /// The source attribute of social's events.
 pub const SOURCE: &str = "social";
@@ -28,6 +29,11 @@ pub const CONTENT: &str = "content";
 pub const POST_CREATED: &str = "content.post.created";
 /// Consumed: a post is gone; tombstone it and take it out of timelines, likes and saves.
 pub const POST_DELETED: &str = "content.post.deleted";
+
+/// The publishing domain of accounts.
+pub const IDENTITY: &str = "identity";
+/// Consumed: an account is gone; erase everything social knows about it.
+pub const USER_DELETED: &str = "identity.user.deleted";
 
 /// Payload of [`USER_FOLLOWED`]; the envelope's subject is the followee.
 #[derive(Debug, Serialize)]
@@ -99,6 +105,14 @@ pub struct PostDeleted {
     pub author_id: Uuid,
 }
 
+/// The part of identity's `user.deleted` payload that social reads.
+#[derive(Debug, Deserialize)]
+pub struct UserDeleted {
+    /// The erased account's id (`id`, or `userId`).
+    #[serde(alias = "userId")]
+    pub id: Uuid,
+}
+
 /// Keeps the post replica and the timelines in step with content.
 pub struct OnContentEvent;
 
@@ -146,5 +160,38 @@ pub async fn post_deleted(
     timeline::remove_post(txn, deleted.id).await?;
     like::delete_for_post(txn, deleted.id).await?;
     save::delete_for_post(txn, deleted.id).await?;
+    Ok(())
+}
+
+/// Erases what social knows about deleted accounts.
+pub struct OnIdentityEvent;
+
+#[async_trait]
+impl Handler for OnIdentityEvent {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        match event.event_type.as_str() {
+            USER_DELETED => user_deleted(txn, &event.data_as()?, event.time).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Erases an account from social: its follows both ways, its likes and bookmarks and
+/// those of its posts, its timeline and its posts in other timelines; its replicated
+/// posts become tombstones. Counts change silently: no unfollow or unlike events.
+pub async fn user_deleted(
+    txn: &DatabaseTransaction,
+    deleted: &UserDeleted,
+    at: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    follow::delete_user(txn, deleted.id).await?;
+    like::delete_user(txn, deleted.id).await?;
+    save::delete_user(txn, deleted.id).await?;
+    timeline::remove_user(txn, deleted.id).await?;
+    post::mark_author_deleted(txn, deleted.id, at).await?;
     Ok(())
 }

@@ -12,7 +12,8 @@
 //! and an unfollow removes them; a deleted post leaves every timeline.
 //!
 //! Publishes `social.user.followed|unfollowed` and `social.post.liked|unliked`. Consumes
-//! `content.post.created|deleted` (durable consumer `social-CONTENT`).
+//! `content.post.created|deleted` (durable consumer `social-CONTENT`) and
+//! `identity.user.deleted` (`social-IDENTITY`), which erases the account's social data.
 //!
 //! Layout:
 //! - [`social`]: the operations (validation, write, outbox event).
@@ -49,19 +50,37 @@ pub fn content_consumer() -> ConsumerSpec {
     }
 }
 
-/// Connects social's database, opens its consumer, and binds its HTTP service with the
-/// outbox relay and the consumer as background tasks.
+/// The consumer of identity's account deletions, as the bus knows it (`social-IDENTITY`).
+pub fn identity_consumer() -> ConsumerSpec {
+    ConsumerSpec {
+        name: "social".into(),
+        domain: events::IDENTITY.into(),
+        event_types: vec![events::USER_DELETED.into()],
+        max_deliver: MAX_DELIVER,
+    }
+}
+
+/// Connects social's database, opens its consumers, and binds its HTTP service with the
+/// outbox relay and the consumers as background tasks.
 pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service, StartError> {
     let db = db::connect::<agora_social_migration::Migrator>(&settings.database_url).await?;
     bus.ensure_stream(events::SOURCE).await?;
-    // Ensuring content's stream too (idempotent, same definition) lets social start
-    // before content without its subscription failing.
+    // Ensuring the streams it reads too (idempotent, same definition) lets social start
+    // before their publishers without its subscriptions failing.
     bus.ensure_stream(events::CONTENT).await?;
-    let consumer = Consumer::open(
+    bus.ensure_stream(events::IDENTITY).await?;
+    let content = Consumer::open(
         db.clone(),
         &bus,
         content_consumer(),
         Arc::new(events::OnContentEvent),
+    )
+    .await?;
+    let identity = Consumer::open(
+        db.clone(),
+        &bus,
+        identity_consumer(),
+        Arc::new(events::OnIdentityEvent),
     )
     .await?;
     let relay = OutboxRelay::new(db.clone(), bus);
@@ -74,5 +93,6 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     Ok(Service::bind(settings.listen, routes)
         .await?
         .with_task(|stop| relay.run(stop))
-        .with_task(|stop| consumer.run(stop)))
+        .with_task(|stop| content.run(stop))
+        .with_task(|stop| identity.run(stop)))
 }

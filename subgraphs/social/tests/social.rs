@@ -719,6 +719,37 @@ async fn an_entity_batch_resolves_every_representation_even_malformed_ones() {
     );
 }
 
+#[tokio::test]
+async fn an_erased_account_leaves_no_follows_likes_or_posts_behind() {
+    let app = spawn().await;
+    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    app.follow(&ada, &bob).await;
+    app.follow(&bob, &ada).await;
+    let adas = app.publish_post_at(&ada, minutes_ago(2)).await;
+    let bobs = app.publish_post_at(&bob, minutes_ago(1)).await;
+    app.like(&bob, adas).await;
+    app.like(&ada, bobs).await;
+    assert_eq!(app.feed(&ada, 10).await, vec![bobs, adas]);
+
+    let data = json!({ "id": bob.id });
+    app.deliver(Envelope::new(
+        "identity",
+        "identity.user.deleted",
+        bob.id,
+        &data,
+    ))
+    .await;
+
+    let ada_seen = app.user(Some(&ada), ada.id).await;
+    assert_eq!(
+        (&ada_seen["followerCount"], &ada_seen["followingCount"]),
+        (&json!(0), &json!(0))
+    );
+    assert_eq!(app.feed(&ada, 10).await, vec![adas]);
+    assert_eq!(app.post_likes(None, adas).await["likeCount"], 0);
+    assert_eq!(error_of(&app.like(&ada, bobs).await).0, "NOT_FOUND");
+}
+
 #[test]
 fn the_committed_schema_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");

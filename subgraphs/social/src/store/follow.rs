@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, QueryFilter};
 
 /// A follow row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -57,4 +57,18 @@ pub async fn delete(
         .exec(conn)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// Removes every follow from or to an erased user.
+#[tracing::instrument(skip_all)]
+pub async fn delete_user(conn: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
+    let result = Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(Column::FollowerId.eq(user))
+                .add(Column::FolloweeId.eq(user)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }

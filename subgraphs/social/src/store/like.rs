@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter};
+use sea_orm::sea_query::Query;
+use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, QueryFilter};
 
 /// A like row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -60,6 +61,25 @@ pub async fn delete(conn: &impl ConnectionTrait, post: Uuid, user: Uuid) -> Resu
 pub async fn delete_for_post(conn: &impl ConnectionTrait, post: Uuid) -> Result<u64, DbErr> {
     let result = Entity::delete_many()
         .filter(Column::PostId.eq(post))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Removes every like an erased user made, and every like of their posts.
+#[tracing::instrument(skip_all)]
+pub async fn delete_user(conn: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
+    let their_posts = Query::select()
+        .column(super::post::Column::Id)
+        .from(super::post::Entity)
+        .and_where(super::post::Column::AuthorId.eq(user))
+        .to_owned();
+    let result = Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(Column::UserId.eq(user))
+                .add(Column::PostId.in_subquery(their_posts)),
+        )
         .exec(conn)
         .await?;
     Ok(result.rows_affected)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// A replicated post.
@@ -99,4 +99,20 @@ pub async fn recent_by_author(
         .limit(limit)
         .all(conn)
         .await
+}
+
+/// Tombstones every post of an erased user.
+#[tracing::instrument(skip_all)]
+pub async fn mark_author_deleted(
+    conn: &impl ConnectionTrait,
+    author: Uuid,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::DeletedAt, Expr::value(Some(super::micros(at))))
+        .filter(Column::AuthorId.eq(author))
+        .filter(Column::DeletedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }

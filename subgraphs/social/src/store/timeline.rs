@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, QueryFilter};
 
 use super::{follow, post};
 
@@ -112,6 +112,20 @@ pub async fn remove_author(
 pub async fn remove_post(conn: &impl ConnectionTrait, post: Uuid) -> Result<u64, DbErr> {
     let result = Entity::delete_many()
         .filter(Column::PostId.eq(post))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Removes an erased user's timeline and their posts from everyone else's.
+#[tracing::instrument(skip_all)]
+pub async fn remove_user(conn: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
+    let result = Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(Column::OwnerId.eq(user))
+                .add(Column::AuthorId.eq(user)),
+        )
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
