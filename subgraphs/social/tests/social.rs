@@ -861,3 +861,50 @@ async fn a_feed_page_of_fifty_costs_as_many_statements_as_a_page_of_five() {
     assert!(five > 0, "statements are counted");
     assert_eq!(five, fifty);
 }
+
+#[tokio::test]
+async fn one_statement_pages_each_parent_on_its_own() {
+    use agora_social::store::follow;
+    use agora_social::store::list::{self, List, PageRequest};
+
+    let mut env = TestEnv::new();
+    let url = env.database_url("social").await;
+    let db = agora_kit::db::connect::<agora_social_migration::Migrator>(&url)
+        .await
+        .expect("database");
+    let (popular, quiet, nobody) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let fans: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+    for (i, fan) in fans.iter().enumerate() {
+        let at = minutes_ago(10 - i as i64);
+        follow::insert(&db, *fan, popular, at)
+            .await
+            .expect("follow");
+    }
+    follow::insert(&db, fans[0], quiet, minutes_ago(1))
+        .await
+        .expect("follow");
+    let request = PageRequest {
+        first: 2,
+        after: None,
+    };
+
+    let pages = list::pages(&db, List::Followers, &[popular, quiet, nobody], request)
+        .await
+        .expect("pages");
+
+    let nodes = |id: Uuid| -> Vec<Uuid> { pages[&id].entries.iter().map(|e| e.node).collect() };
+    assert_eq!(nodes(popular), vec![fans[2], fans[1]]);
+    assert!(pages[&popular].has_next);
+    assert_eq!(nodes(quiet), vec![fans[0]]);
+    assert!(!pages[&quiet].has_next);
+    assert!(!pages.contains_key(&nobody));
+    let next = PageRequest {
+        first: 2,
+        after: Some(pages[&popular].entries[1].position()),
+    };
+    let rest = list::pages(&db, List::Followers, &[popular], next)
+        .await
+        .expect("next page");
+    assert_eq!(rest[&popular].entries.len(), 1);
+    assert_eq!(rest[&popular].entries[0].node, fans[0]);
+}
