@@ -1,6 +1,7 @@
 //! The HTTP surface: `POST /graphql` (JSON body), `GET /graphql` (GraphiQL for
-//! browsers, otherwise queries from query-string parameters), `GET /health` and
-//! `GET /ready` and `GET /metrics` (Prometheus). Every failure is answered as GraphQL JSON.
+//! browsers, otherwise queries from query-string parameters), `GET /health`,
+//! `GET /ready` and `GET /metrics` (Prometheus). Every failure is answered as GraphQL
+//! JSON.
 //!
 //! CSRF prevention follows Apollo's rule: a request runs an operation only if a browser
 //! would have had to preflight it, that is if its `Content-Type` is not one of the
