@@ -1,0 +1,20 @@
+//! Content's tables (sea-orm entities) and the functions that read and write them.
+//!
+//! - [`post`]: posts, by id and by author.
+//! - [`comment`]: comments, by id and by post.
+//! - [`tag`]: the hashtag index, one row per (tag, post).
+//! - [`list`]: the keyset pages and counts the per-parent fields share, many parents in
+//!   one statement so that DataLoaders can batch them.
+
+pub mod comment;
+pub mod list;
+pub mod post;
+pub mod tag;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// Time stored with microsecond precision, the finest both SQLite and Postgres keep, so
+/// that a cursor made from a read row compares equal to the row again.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}

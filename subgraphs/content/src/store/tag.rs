@@ -1,0 +1,99 @@
+//! The hashtag index: one row per (tag, post), with the post's creation time so that a
+//! tag's posts page newest first from one index range.
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::list::{Entry, Page, PageRequest};
+
+/// A (tag, post) row.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "post_tag")]
+pub struct Model {
+    /// The tag, lower-cased, without `#`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tag: String,
+    /// A post whose body carries the tag.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub post_id: Uuid,
+    /// The post's creation time (copied), ordering the tag's posts.
+    pub created_at: DateTime<Utc>,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Makes `tags` the post's tags: removes the old rows and writes the new ones.
+#[tracing::instrument(skip_all, fields(tags = tags.len()))]
+pub async fn replace(
+    conn: &impl ConnectionTrait,
+    post_id: Uuid,
+    created_at: DateTime<Utc>,
+    tags: &[String],
+) -> Result<(), DbErr> {
+    delete_for_post(conn, post_id).await?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let rows = tags.iter().map(|tag| ActiveModel {
+        tag: Set(tag.clone()),
+        post_id: Set(post_id),
+        created_at: Set(created_at),
+    });
+    Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a post from the index.
+#[tracing::instrument(skip_all)]
+pub async fn delete_for_post(conn: &impl ConnectionTrait, post_id: Uuid) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::PostId.eq(post_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of the posts tagged `tag`, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    tag: &str,
+    request: PageRequest,
+) -> Result<Page, DbErr> {
+    let mut query = Entity::find().filter(Column::Tag.eq(tag));
+    if let Some(after) = request.after {
+        query = query.filter(
+            Cond::any()
+                .add(Expr::col(Column::CreatedAt).lt(after.at))
+                .add(
+                    Cond::all()
+                        .add(Expr::col(Column::CreatedAt).eq(after.at))
+                        .add(Expr::col(Column::PostId).lt(after.id)),
+                ),
+        );
+    }
+    let rows = query
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::PostId)
+        .limit(request.first.saturating_add(1))
+        .all(conn)
+        .await?;
+    let has_next = rows.len() as u64 > request.first;
+    let entries = rows
+        .into_iter()
+        .take(usize::try_from(request.first).unwrap_or(usize::MAX))
+        .map(|row| Entry {
+            node: row.post_id,
+            at: row.created_at,
+        })
+        .collect();
+    Ok(Page { entries, has_next })
+}
