@@ -1,10 +1,18 @@
-//! The events content publishes. Each envelope's subject is the post or comment it is
-//! about; comment events carry the post's author so that consumers (notifications) need
-//! not ask content whom to tell.
+//! The events content speaks: what it publishes about posts and comments, and what it
+//! consumes: identity's account deletions, to erase what the account wrote.
+//!
+//! Each published envelope's subject is the post or comment it is about; comment events
+//! carry the post's author so that consumers (notifications) need not ask content whom
+//! to tell.
 
+use agora_kit::events::{Envelope, Handler, HandlerError};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use sea_orm::DatabaseTransaction;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::store::{comment, post, tag};
 
 /// The source attribute of content's events, and the name of its stream.
 pub const SOURCE: &str = "content";
@@ -19,6 +27,11 @@ pub const POST_DELETED: &str = "content.post.deleted";
 pub const COMMENT_CREATED: &str = "content.comment.created";
 /// Published when a comment is deleted on its own (not with its post).
 pub const COMMENT_DELETED: &str = "content.comment.deleted";
+
+/// The publishing domain of accounts.
+pub const IDENTITY: &str = "identity";
+/// Consumed: an account is gone; erase its posts and comments.
+pub const USER_DELETED: &str = "identity.user.deleted";
 
 /// Payload of [`POST_CREATED`].
 #[derive(Debug, Serialize)]
@@ -94,4 +107,47 @@ pub struct CommentDeleted {
     pub author_id: Uuid,
     /// Who deleted it: its author or the post's author.
     pub deleted_by: Uuid,
+}
+
+/// The part of identity's `user.deleted` payload that content reads.
+#[derive(Debug, Deserialize)]
+pub struct UserDeleted {
+    /// The erased account's id (`id`, or `userId`).
+    #[serde(alias = "userId")]
+    pub id: Uuid,
+}
+
+/// Erases what deleted accounts wrote.
+pub struct OnIdentityEvent;
+
+#[async_trait]
+impl Handler for OnIdentityEvent {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        match event.event_type.as_str() {
+            USER_DELETED => user_deleted(txn, &event.data_as()?).await,
+            // The consumer filters to the type above; anything else is not ours to act on.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Erases an account from content: its posts with every comment under them, its tags,
+/// and its comments on other people's posts. No `post.deleted` or `comment.deleted`
+/// follow: every other domain hears `user.deleted` itself and erases its own copies.
+pub async fn user_deleted(
+    txn: &DatabaseTransaction,
+    deleted: &UserDeleted,
+) -> Result<(), HandlerError> {
+    let posts = post::ids_by_author(txn, deleted.id).await?;
+    for chunk in posts.chunks(500) {
+        comment::delete_for_posts(txn, chunk).await?;
+        tag::delete_for_posts(txn, chunk).await?;
+    }
+    comment::delete_by_author(txn, deleted.id).await?;
+    post::delete_by_author(txn, deleted.id).await?;
+    Ok(())
 }

@@ -8,14 +8,14 @@
 //!
 //! Publishes `content.post.created|updated|deleted` and
 //! `content.comment.created|deleted`, each written to the outbox in the transaction of its
-//! change. Consumes nothing yet (erasing a deleted account's posts on
-//! `identity.user.deleted` is still to come, as is full-text `searchPosts`).
+//! change. Consumes `identity.user.deleted` (durable consumer `content-IDENTITY`), which
+//! erases everything the account wrote.
 //!
 //! Layout:
 //! - [`content`]: the operations (validation, ownership checks, write, outbox event).
 //! - [`schema`]: the GraphQL types, resolvers and DataLoaders.
 //! - [`store`]: the tables and their queries.
-//! - [`events`]: payloads published.
+//! - [`events`]: payloads published and consumed, and the identity handler.
 //! - [`error`]: the error type.
 
 pub mod content;
@@ -27,17 +27,40 @@ pub mod store;
 use std::sync::Arc;
 
 use agora_kit::auth::JwtVerifier;
-use agora_kit::events::{EventBus, OutboxRelay};
+use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db, http};
 
 use crate::content::Content;
 
-/// Connects content's database, ensures its stream, and binds its HTTP service with the
-/// outbox relay as a background task.
+/// Deliveries of one event before it is dead-lettered.
+const MAX_DELIVER: u32 = 5;
+
+/// The consumer of identity's account deletions, as the bus knows it (`content-IDENTITY`).
+pub fn identity_consumer() -> ConsumerSpec {
+    ConsumerSpec {
+        name: "content".into(),
+        domain: events::IDENTITY.into(),
+        event_types: vec![events::USER_DELETED.into()],
+        max_deliver: MAX_DELIVER,
+    }
+}
+
+/// Connects content's database, opens its consumer, and binds its HTTP service with the
+/// outbox relay and the consumer as background tasks.
 pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service, StartError> {
     let db = db::connect::<agora_content_migration::Migrator>(&settings.database_url).await?;
     bus.ensure_stream(events::SOURCE).await?;
+    // Ensuring the stream it reads too (idempotent, same definition) lets content start
+    // before identity without its subscription failing.
+    bus.ensure_stream(events::IDENTITY).await?;
+    let identity = Consumer::open(
+        db.clone(),
+        &bus,
+        identity_consumer(),
+        Arc::new(events::OnIdentityEvent),
+    )
+    .await?;
     let relay = OutboxRelay::new(db.clone(), bus);
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let content = Arc::new(Content {
@@ -47,5 +70,6 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     let routes = http::router(schema::build(content), verifier, db);
     Ok(Service::bind(settings.listen, routes)
         .await?
-        .with_task(|stop| relay.run(stop)))
+        .with_task(|stop| relay.run(stop))
+        .with_task(|stop| identity.run(stop)))
 }

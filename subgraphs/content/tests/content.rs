@@ -5,11 +5,12 @@
 //! kit's `TestEnv`), each test on a namespace and databases of its own.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use agora_kit::Settings;
-use agora_kit::events::tables::outbox;
-use agora_kit::events::{self, BusTuning, Envelope};
+use agora_kit::events::tables::{inbox, outbox};
+use agora_kit::events::{self, BusTuning, Envelope, EventBus};
 use agora_kit::testing::TestEnv;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
@@ -22,8 +23,10 @@ struct App {
     content: String,
     /// Identity's GraphQL endpoint, for registering users.
     identity: String,
-    /// Content's own database, read directly to check the outbox.
+    /// Content's own database, read directly to check the outbox and the inbox.
     db: DatabaseConnection,
+    /// The test's bus, on which the test plays identity.
+    bus: Arc<dyn EventBus>,
     client: reqwest::Client,
     stop: CancellationToken,
     _env: TestEnv,
@@ -87,6 +90,7 @@ async fn spawn() -> App {
         content: format!("http://{content_addr}/graphql"),
         identity: format!("http://{identity_addr}/graphql"),
         db,
+        bus,
         client: reqwest::Client::new(),
         stop,
         _env: env,
@@ -281,6 +285,25 @@ impl App {
                 (row.event_type, envelope.data)
             })
             .collect()
+    }
+
+    /// Publishes an event and waits (bounded) for content's consumer to record it in its
+    /// inbox, which it does in the same transaction as the effect.
+    async fn deliver(&self, envelope: Envelope) {
+        self.bus.publish(&envelope).await.expect("publish");
+        for _ in 0..500 {
+            let key = ("content".to_owned(), envelope.id);
+            if inbox::Entity::find_by_id(key)
+                .one(&self.db)
+                .await
+                .expect("inbox")
+                .is_some()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("content did not apply {}", envelope.event_type);
     }
 
     async fn outbox_types(&self) -> Vec<String> {
@@ -639,6 +662,46 @@ async fn every_change_enqueues_its_event_and_the_relay_publishes_them_all() {
     panic!("the relay did not publish every event");
 }
 
+#[tokio::test]
+async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comments_elsewhere() {
+    let app = spawn().await;
+    let ada = app.register("ada").await;
+    let bob = app.register("bob").await;
+    let adas = app.post_id(&ada, "ada's #farewell").await;
+    let bobs = app.post_id(&bob, "bob stays #farewell").await;
+    app.comment_id(&bob, &adas, "bob on ada's").await;
+    app.comment_id(&ada, &bobs, "ada on bob's").await;
+    app.comment_id(&bob, &bobs, "bob on bob's").await;
+
+    let data = json!({ "id": ada.id, "handle": "ada" });
+    app.deliver(Envelope::new(
+        "identity",
+        "identity.user.deleted",
+        ada.id,
+        &data,
+    ))
+    .await;
+
+    assert_eq!(app.post(&adas).await, Value::Null);
+    assert_eq!(app.tagged("farewell").await, ["bob stays #farewell"]);
+    assert_eq!(app.comments(&bobs, 10, None).await.0, ["bob on bob's"]);
+    assert_eq!(app.post(&bobs).await["commentCount"], 1);
+    let counts = app
+        .ok(
+            None,
+            "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { postCount } } }",
+            json!({ "reps": [
+                { "__typename": "User", "id": ada.id },
+                { "__typename": "User", "id": bob.id },
+            ]}),
+        )
+        .await;
+    assert_eq!(
+        counts["_entities"],
+        json!([{ "postCount": 0 }, { "postCount": 1 }])
+    );
+}
+
 #[test]
 fn the_committed_schema_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
@@ -651,4 +714,94 @@ fn the_committed_schema_matches_the_code() {
         committed == sdl,
         "schema.graphql is stale; run with AGORA_BLESS=1 (or `agora compose`) to update it"
     );
+}
+
+/// Counts the SQL statements content's schema runs for one operation, for the batching
+/// proof.
+struct Counted {
+    schema: agora_content::schema::ContentSchema,
+    content: Arc<agora_content::content::Content>,
+    statements: Arc<std::sync::atomic::AtomicUsize>,
+    _env: TestEnv,
+}
+
+async fn counted() -> Counted {
+    let mut env = TestEnv::new();
+    let url = env.database_url("content").await;
+    let mut db = agora_kit::db::connect::<agora_content_migration::Migrator>(&url)
+        .await
+        .expect("database");
+    let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let content = Arc::new(agora_content::content::Content {
+        db,
+        outbox: Arc::new(tokio::sync::Notify::new()),
+    });
+    Counted {
+        schema: agora_content::schema::build(content.clone()),
+        content,
+        statements,
+        _env: env,
+    }
+}
+
+impl Counted {
+    /// How many statements `query` takes: the fewest of a few runs. A DataLoader gathers
+    /// keys for a short window, so a starved CPU can split one batch in two; the fewest is
+    /// what the batching itself costs.
+    async fn statements_for(&self, query: &str, variables: Value) -> usize {
+        let mut fewest = usize::MAX;
+        for _ in 0..5 {
+            let request = async_graphql::Request::new(query)
+                .variables(async_graphql::Variables::from_json(variables.clone()));
+            self.statements
+                .store(0, std::sync::atomic::Ordering::SeqCst);
+            let response = self.schema.execute(request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+            fewest = fewest.min(self.statements.load(std::sync::atomic::Ordering::SeqCst));
+        }
+        fewest
+    }
+}
+
+#[tokio::test]
+async fn a_page_of_fifty_posts_costs_as_many_statements_as_a_page_of_five() {
+    let app = counted().await;
+    let (author, reader) = (Uuid::now_v7(), Uuid::now_v7());
+    for n in 0..60 {
+        let post = app
+            .content
+            .create_post(author, &format!("post {n} #bulk"))
+            .await
+            .expect("post");
+        for m in 0..4 {
+            app.content
+                .add_comment(reader, post.id, &format!("comment {m}"))
+                .await
+                .expect("comment");
+        }
+    }
+    let fields = "edges { node { id body tags author { id postCount } commentCount
+        comments(first: 3) { edges { node { body author { id } post { id commentCount } } } } } }";
+    let by_user = |first: usize| {
+        format!(
+            "query($reps: [_Any!]!) {{ _entities(representations: $reps) {{
+                ... on User {{ postCount posts(first: {first}) {{ {fields} }} }} }} }}"
+        )
+    };
+    let by_tag =
+        |first: usize| format!("{{ postsByTag(tag: \"bulk\", first: {first}) {{ {fields} }} }}");
+    let reps = json!({ "reps": [{ "__typename": "User", "id": author }] });
+
+    let five = app.statements_for(&by_user(5), reps.clone()).await;
+    let fifty = app.statements_for(&by_user(50), reps).await;
+    assert!(five > 0, "statements are counted");
+    assert_eq!(five, fifty);
+
+    let five = app.statements_for(&by_tag(5), json!({})).await;
+    let fifty = app.statements_for(&by_tag(50), json!({})).await;
+    assert_eq!(five, fifty);
 }

@@ -73,3 +73,23 @@ pub async fn delete_for_post(conn: &impl ConnectionTrait, post_id: Uuid) -> Resu
         .await?;
     Ok(())
 }
+
+/// Deletes every comment under any of `posts`.
+#[tracing::instrument(skip_all, fields(posts = posts.len()))]
+pub async fn delete_for_posts(conn: &impl ConnectionTrait, posts: &[Uuid]) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::PostId.is_in(posts.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every comment `author` wrote, wherever it is.
+#[tracing::instrument(skip_all)]
+pub async fn delete_by_author(conn: &impl ConnectionTrait, author: Uuid) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::AuthorId.eq(author))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QuerySelect};
 
 /// A post row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -77,4 +77,26 @@ pub async fn update_body(
 pub async fn delete(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     Entity::delete_by_id(id).exec(conn).await?;
     Ok(())
+}
+
+/// The ids of every post by `author`.
+#[tracing::instrument(skip_all)]
+pub async fn ids_by_author(conn: &impl ConnectionTrait, author: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::AuthorId.eq(author))
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Deletes every post by `author` (their comments and tags first, by their modules).
+#[tracing::instrument(skip_all)]
+pub async fn delete_by_author(conn: &impl ConnectionTrait, author: Uuid) -> Result<u64, DbErr> {
+    let result = Entity::delete_many()
+        .filter(Column::AuthorId.eq(author))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }

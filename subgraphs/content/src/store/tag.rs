@@ -61,6 +61,16 @@ pub async fn delete_for_post(conn: &impl ConnectionTrait, post_id: Uuid) -> Resu
     Ok(())
 }
 
+/// Removes the given posts from the index.
+#[tracing::instrument(skip_all, fields(posts = posts.len()))]
+pub async fn delete_for_posts(conn: &impl ConnectionTrait, posts: &[Uuid]) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::PostId.is_in(posts.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// A page of the posts tagged `tag`, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn page(
