@@ -27,6 +27,10 @@ pub const POST_BODY_MAX: usize = 5_000;
 pub const COMMENT_BODY_MAX: usize = 2_000;
 /// Hashtags longer than this are not tags (nobody searches for them).
 pub const TAG_MAX: usize = 50;
+/// Search queries are at most 200 characters.
+pub const QUERY_MAX: usize = 200;
+/// Words of a search query beyond this many are ignored.
+pub const QUERY_TERMS_MAX: usize = 10;
 
 /// What the operations need: the database and the relay's wake-up.
 pub struct Content {
@@ -276,9 +280,44 @@ pub fn normalize_tag(tag: &str) -> Option<String> {
     valid.then(|| word.to_lowercase())
 }
 
+/// The words of a search query, lower-cased, each once, in order: what is matched
+/// (every word must occur). `BAD_USER_INPUT` on `query` if it is too long or has no words.
+pub fn search_terms(query: &str) -> Result<Vec<String>, ServiceError> {
+    if query.chars().count() > QUERY_MAX {
+        return Err(ServiceError::bad_input(
+            "query",
+            format!("query must be at most {QUERY_MAX} characters"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let terms: Vec<String> = query
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .filter(|word| seen.insert(word.clone()))
+        .take(QUERY_TERMS_MAX)
+        .collect();
+    if terms.is_empty() {
+        return Err(ServiceError::bad_input(
+            "query",
+            "query has no words to search for",
+        ));
+    }
+    Ok(terms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_queries_become_plain_words_so_no_query_syntax_gets_through() {
+        let terms = search_terms("Rust AND \"graphql\"* -NEAR(x) #Rust").unwrap();
+        assert_eq!(terms, ["rust", "and", "graphql", "near", "x"]);
+        assert_eq!(search_terms(" *\"- ").unwrap_err().field, Some("query"));
+        let long = "a ".repeat(QUERY_MAX);
+        assert_eq!(search_terms(&long).unwrap_err().field, Some("query"));
+    }
 
     #[test]
     fn tags_are_lower_cased_unique_and_in_order_of_first_appearance() {

@@ -1,8 +1,9 @@
 //! Content: what users write — posts, the comments under them, and the hashtags in them.
 //!
-//! Owns the `post`, `comment` and `post_tag` tables. Contributes `Post @key(id)` and
-//! `Comment @key(id)`, `User.posts` and `User.postCount`, `Query.post`,
-//! `Query.postsByTag`, and the mutations `createPost`, `editPost`, `deletePost` (the
+//! Owns the `post`, `comment` and `post_tag` tables and the full-text index of posts.
+//! Contributes `Post @key(id)` and `Comment @key(id)`, `User.posts` and `User.postCount`,
+//! `Query.post`, `Query.postsByTag`, `Query.searchPosts` (ranked full-text: SQLite FTS5
+//! or Postgres `tsvector`), and the mutations `createPost`, `editPost`, `deletePost` (the
 //! post's author only), `addComment` and `deleteComment` (the comment's author or the
 //! post's author).
 //!

@@ -702,6 +702,78 @@ async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comme
     );
 }
 
+#[tokio::test]
+async fn search_finds_posts_with_every_word_best_match_first_and_forgets_edits_and_deletions() {
+    let app = spawn().await;
+    let ada = app.register("ada").await;
+    let dense = app
+        .post_id(&ada, "Rust, rust, RUST: #rust all the way")
+        .await;
+    app.post_id(
+        &ada,
+        "a long post that mentions rust once among many other words",
+    )
+    .await;
+    let edited = app.post_id(&ada, "rust and graphql").await;
+    let deleted = app.post_id(&ada, "rust doomed").await;
+    app.post_id(&ada, "nothing relevant here").await;
+    let search = |query: &'static str, first: i32, after: Option<String>| {
+        let app = &app;
+        async move {
+            let data = app
+                .ok(
+                    None,
+                    "query($q: String!, $first: Int, $after: String) { searchPosts(query: $q, first: $first, after: $after) { edges { node { id body } } pageInfo { endCursor hasNextPage } } }",
+                    json!({ "q": query, "first": first, "after": after }),
+                )
+                .await;
+            let connection = &data["searchPosts"];
+            let ids: Vec<String> = connection["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|edge| edge["node"]["id"].as_str().expect("id").to_owned())
+                .collect();
+            let cursor = connection["pageInfo"]["endCursor"]
+                .as_str()
+                .map(str::to_owned);
+            (ids, cursor, connection["pageInfo"]["hasNextPage"] == true)
+        }
+    };
+
+    let (all, _, _) = search("rust", 10, None).await;
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(all[0], dense, "the post saying rust four times ranks first");
+    assert_eq!(
+        search("GraphQL  rust!", 10, None).await.0,
+        vec![edited.clone()]
+    );
+
+    let (page, cursor, more) = search("rust", 3, None).await;
+    assert_eq!((page.as_slice(), more), (&all[..3], true));
+    let (rest, _, more) = search("rust", 3, cursor).await;
+    assert_eq!((rest.as_slice(), more), (&all[3..], false));
+
+    app.edit_post(&ada, &edited, "now about go").await;
+    app.delete_post(&ada, &deleted).await;
+    let (after, _, _) = search("rust", 10, None).await;
+    assert_eq!(after.len(), 2);
+    assert!(!after.contains(&edited) && !after.contains(&deleted));
+    assert_eq!(search("go", 10, None).await.0, [edited]);
+
+    let refused = app
+        .gql(
+            None,
+            "{ searchPosts(query: \"*:-\") { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_of(&refused),
+        ("BAD_USER_INPUT".to_owned(), Some("query".to_owned()))
+    );
+}
+
 #[test]
 fn the_committed_schema_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");

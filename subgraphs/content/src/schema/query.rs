@@ -1,14 +1,17 @@
 //! Content's queries and its `Post`, `Comment` and `User` entity resolvers.
 
 use agora_kit::ServiceError;
+use async_graphql::connection::CursorType;
 use async_graphql::{Context, ID, Object, Result, ResultExt};
 use uuid::Uuid;
 
-use super::types::{Comment, Post, PostConnection, User, page_request, post_connection};
+use super::types::{
+    Comment, OffsetCursor, Post, PostConnection, PostSearchConnection, User, page_request,
+    post_connection, search_connection,
+};
 use super::{load_comment, load_post};
-use crate::content::Content;
-use crate::content::normalize_tag;
-use crate::store::tag;
+use crate::content::{Content, normalize_tag, search_terms};
+use crate::store::{search, tag};
 
 /// Content's root query fields.
 pub struct Query;
@@ -42,6 +45,31 @@ impl Query {
             .map_err(|e| ServiceError::internal(&e))
             .extend()?;
         post_connection(ctx, request, page).await
+    }
+
+    /// Posts containing every word of `query`, best match first (`query` at most 200
+    /// characters; `first` at most 100, default 20).
+    async fn search_posts(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<PostSearchConnection> {
+        let terms = search_terms(&query).extend()?;
+        let first = page_request(first, None).extend()?.first;
+        let offset = after
+            .map(|cursor| OffsetCursor::decode_cursor(&cursor))
+            .transpose()
+            .map_err(|_| ServiceError::bad_input("after", "after is not a cursor from this search"))
+            .extend()?
+            .map_or(0, |cursor| cursor.0);
+        let content = ctx.data_unchecked::<std::sync::Arc<Content>>();
+        let hits = search::search(&content.db, &terms, first, offset)
+            .await
+            .map_err(|e| ServiceError::internal(&e))
+            .extend()?;
+        search_connection(ctx, offset, hits).await
     }
 
     /// Resolves `Post` representations in one batch; null for a post that is gone.

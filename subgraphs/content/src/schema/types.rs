@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{PageKey, load_comments, load_count, load_page, load_post, load_posts};
 use crate::content::extract_tags;
 use crate::store::list::{List, Page, PageRequest, Position};
+use crate::store::search::Hits;
 use crate::store::{comment, post};
 
 /// Page size when `first` is omitted.
@@ -42,6 +43,25 @@ impl CursorType for Cursor {
     fn encode_cursor(&self) -> String {
         let text = format!("{}:{}", self.0.at.timestamp_micros(), self.0.id);
         URL_SAFE_NO_PAD.encode(text)
+    }
+}
+
+/// An opaque cursor into ranked search results: how many results precede the next one.
+/// Ranks are not a stable key, so search pages by offset.
+pub struct OffsetCursor(pub u64);
+
+impl CursorType for OffsetCursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| "not base64url")?;
+        let text = String::from_utf8(bytes).map_err(|_| "not text")?;
+        let offset = text.strip_prefix("offset:").ok_or("not an offset")?;
+        offset.parse().map(OffsetCursor).map_err(|_| "bad offset")
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("offset:{}", self.0))
     }
 }
 
@@ -108,6 +128,22 @@ pub async fn post_connection(
     ))
 }
 
+/// A connection of ranked search hits starting after `offset` results.
+pub async fn search_connection(
+    ctx: &Context<'_>,
+    offset: u64,
+    hits: Hits,
+) -> Result<PostSearchConnection> {
+    let posts = load_posts(ctx, &hits.posts).await?;
+    let mut connection = Connection::new(offset > 0, hits.has_next);
+    connection.edges = posts
+        .into_iter()
+        .zip(offset + 1..)
+        .map(|(post, after)| Edge::new(OffsetCursor(after), Post(post)))
+        .collect();
+    Ok(connection)
+}
+
 macro_rules! names {
     ($($(#[$doc:meta])* $connection:ident, $edge:ident => $name:literal;)*) => {$(
         $(#[$doc])*
@@ -135,11 +171,16 @@ names! {
     PostName, PostEdgeName => "Post";
     /// `CommentConnection`: the comments under a post.
     CommentName, CommentEdgeName => "Comment";
+    /// `PostSearchConnection`: posts matching a search, best first.
+    PostSearchName, PostSearchEdgeName => "PostSearch";
 }
 
 /// Posts, newest first.
 pub type PostConnection =
     Connection<Cursor, Post, EmptyFields, EmptyFields, PostName, PostEdgeName>;
+/// Posts matching a search, best first.
+pub type PostSearchConnection =
+    Connection<OffsetCursor, Post, EmptyFields, EmptyFields, PostSearchName, PostSearchEdgeName>;
 /// Comments, oldest first.
 pub type CommentConnection =
     Connection<Cursor, Comment, EmptyFields, EmptyFields, CommentName, CommentEdgeName>;

@@ -3,12 +3,14 @@
 //! - [`post`]: posts, by id and by author.
 //! - [`comment`]: comments, by id and by post.
 //! - [`tag`]: the hashtag index, one row per (tag, post).
+//! - [`search`]: full-text search over post bodies, on either backend.
 //! - [`list`]: the keyset pages and counts the per-parent fields share, many parents in
 //!   one statement so that DataLoaders can batch them.
 
 pub mod comment;
 pub mod list;
 pub mod post;
+pub mod search;
 pub mod tag;
 
 use chrono::{DateTime, SubsecRound, Utc};

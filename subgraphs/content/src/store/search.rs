@@ -1,0 +1,65 @@
+//! Full-text search over post bodies: one function, two indexes (see the
+//! `m0002_post_search` migration): SQLite FTS5 ranked by `bm25`, Postgres `tsvector`
+//! ranked by `ts_rank`. Ties go to the newer post.
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Statement};
+use uuid::Uuid;
+
+/// A ranked page of matching post ids.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hits {
+    /// Best match first.
+    pub posts: Vec<Uuid>,
+    /// Whether more matches follow.
+    pub has_next: bool,
+}
+
+#[derive(FromQueryResult)]
+struct Hit {
+    post_id: Uuid,
+}
+
+/// The posts whose body contains every one of `terms` (plain words: letters, digits and
+/// `_`), best first, skipping `offset` and returning at most `first`.
+#[tracing::instrument(skip_all, fields(terms = terms.len()))]
+pub async fn search(
+    conn: &impl ConnectionTrait,
+    terms: &[String],
+    first: u64,
+    offset: u64,
+) -> Result<Hits, DbErr> {
+    if terms.is_empty() {
+        return Ok(Hits::default());
+    }
+    let limit = i64::try_from(first.saturating_add(1)).unwrap_or(i64::MAX);
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let backend = conn.get_database_backend();
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT id AS post_id FROM post, plainto_tsquery('simple', $1) AS query \
+             WHERE search @@ query \
+             ORDER BY ts_rank(search, query) DESC, id DESC LIMIT $2 OFFSET $3",
+            [terms.join(" ").into(), limit.into(), offset.into()],
+        ),
+        _ => {
+            // Each term quoted: FTS5 reads them as words (implicitly AND-ed), never as
+            // query syntax. Terms hold no quotes (see `content::search_terms`).
+            let query: Vec<String> = terms.iter().map(|term| format!("\"{term}\"")).collect();
+            Statement::from_sql_and_values(
+                backend,
+                "SELECT post_id FROM post_search WHERE post_search MATCH ? \
+                 ORDER BY bm25(post_search), post_id DESC LIMIT ? OFFSET ?",
+                [query.join(" ").into(), limit.into(), offset.into()],
+            )
+        }
+    };
+    let rows = Hit::find_by_statement(statement).all(conn).await?;
+    let has_next = rows.len() as u64 > first;
+    let posts = rows
+        .into_iter()
+        .take(usize::try_from(first).unwrap_or(usize::MAX))
+        .map(|hit| hit.post_id)
+        .collect();
+    Ok(Hits { posts, has_next })
+}
