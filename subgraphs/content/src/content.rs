@@ -116,7 +116,7 @@ impl Content {
     ) -> Result<comment::Model, ContentError> {
         let body = validate_body(body, COMMENT_BODY_MAX)?;
         let txn = self.db.begin().await?;
-        let parent = post::find(&txn, post_id)
+        let parent = post::find_locked(&txn, post_id, false)
             .await?
             .ok_or_else(|| not_found("post"))?;
         let created = comment::Model {
@@ -148,10 +148,16 @@ impl Content {
         comment_id: Uuid,
     ) -> Result<post::Model, ContentError> {
         let txn = self.db.begin().await?;
-        let gone = comment::find(&txn, comment_id)
+        // Locks are taken post first, then comment, as `delete_post` takes them, so that
+        // the two cannot deadlock.
+        let post_id = comment::find(&txn, comment_id)
+            .await?
+            .ok_or_else(|| not_found("comment"))?
+            .post_id;
+        let parent = post::find_locked(&txn, post_id, false)
             .await?
             .ok_or_else(|| not_found("comment"))?;
-        let parent = post::find(&txn, gone.post_id)
+        let gone = comment::find_for_update(&txn, comment_id)
             .await?
             .ok_or_else(|| not_found("comment"))?;
         if viewer != gone.author_id && viewer != parent.author_id {
@@ -191,7 +197,7 @@ async fn own_post(
     viewer: Uuid,
     post_id: Uuid,
 ) -> Result<post::Model, ContentError> {
-    let current = post::find(txn, post_id)
+    let current = post::find_locked(txn, post_id, true)
         .await?
         .ok_or_else(|| not_found("post"))?;
     if current.author_id != viewer {

@@ -498,6 +498,53 @@ async fn a_comment_may_be_deleted_by_its_author_or_the_posts_author_and_nobody_e
 }
 
 #[tokio::test]
+async fn racing_deletions_of_one_post_succeed_once_and_publish_one_event() {
+    let app = spawn().await;
+    let ada = app.register("ada").await;
+    let bob = app.register("bob").await;
+    let post = app.post_id(&ada, "contested").await;
+    let comment = app.comment_id(&bob, &post, "also contested").await;
+
+    let (posts, comments) = tokio::join!(
+        all_at_once(4, || app.delete_post(&ada, &post)),
+        all_at_once(4, || app.delete_comment(&bob, &comment)),
+    );
+
+    let codes: Vec<String> = posts.iter().map(code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| *c == "no error").count(),
+        1,
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().all(|c| c == "no error" || c == "NOT_FOUND"),
+        "{codes:?}"
+    );
+    let codes: Vec<String> = comments.iter().map(code).collect();
+    assert!(
+        codes.iter().filter(|c| *c == "no error").count() <= 1,
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().all(|c| c == "no error" || c == "NOT_FOUND"),
+        "{codes:?}"
+    );
+    let types = app.outbox_types().await;
+    let count = |t: &str| types.iter().filter(|x| *x == t).count();
+    assert_eq!(count("content.post.deleted"), 1);
+    assert!(count("content.comment.deleted") <= 1);
+}
+
+/// Runs `n` copies of an operation at once.
+async fn all_at_once<F, Fut>(n: usize, op: F) -> Vec<Value>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    futures::future::join_all((0..n).map(|_| op())).await
+}
+
+#[tokio::test]
 async fn acting_on_what_does_not_exist_is_not_found() {
     let app = spawn().await;
     let ada = app.register("ada").await;

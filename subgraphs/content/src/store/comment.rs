@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QuerySelect};
 
 /// A comment row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -46,6 +46,16 @@ pub async fn insert(conn: &impl ConnectionTrait, comment: &Model) -> Result<(), 
 #[tracing::instrument(skip_all)]
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(conn).await
+}
+
+/// One comment by id, locked until the transaction ends (Postgres; see
+/// [`super::post::find_locked`]), so that two deletions cannot both succeed.
+#[tracing::instrument(skip_all)]
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).lock_exclusive().one(conn).await
 }
 
 /// The comments with the given ids (for DataLoader batches), in no particular order.

@@ -49,6 +49,25 @@ pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>
     Entity::find_by_id(id).one(conn).await
 }
 
+/// One post by id, locked until the transaction ends: `exclusive` for a change to the
+/// post itself (so concurrent edits and deletions queue up), shared for a change under it
+/// (so a comment cannot land beside a deletion and outlive the post). Postgres only;
+/// SQLite has a single writer anyway.
+#[tracing::instrument(skip_all)]
+pub async fn find_locked(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    exclusive: bool,
+) -> Result<Option<Model>, DbErr> {
+    let query = Entity::find_by_id(id);
+    let query = if exclusive {
+        query.lock_exclusive()
+    } else {
+        query.lock_shared()
+    };
+    query.one(conn).await
+}
+
 /// The posts with the given ids (for DataLoader batches), in no particular order.
 #[tracing::instrument(skip_all, fields(ids = ids.len()))]
 pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
