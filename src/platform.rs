@@ -123,6 +123,7 @@ impl Platform {
             listen: config.router_addr,
             subgraph_urls: Default::default(),
             introspection: config.introspection,
+            ..RouterConfig::default()
         })
         .await
         .map_err(|e| PlatformError::Router(e.to_string()))?;
