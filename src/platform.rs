@@ -11,7 +11,7 @@ use agora_kit::Settings;
 use agora_kit::events::{self, EventBus};
 use agora_kit::service::StartError;
 use agora_router::compose::{SubgraphSdl, compose};
-use agora_router::{RouterConfig, Server};
+use agora_router::{JwtConfig, RouterConfig, Server};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -87,6 +87,7 @@ impl Platform {
         let mut subgraph_addrs = Vec::new();
         let mut sdls = Vec::new();
         let mut jwks_url = None;
+        let tokens = bus_settings.tokens.clone();
         for subgraph in subgraphs::ALL {
             let name = subgraph.name;
             let mut settings = settings_of(name)?;
@@ -118,11 +119,13 @@ impl Platform {
         }
 
         let supergraph_sdl = compose(&sdls).map_err(PlatformError::Composition)?;
+        let jwks_url = jwks_url.unwrap_or_else(|| bus_settings.jwks_url.clone());
         let router = Server::bind(RouterConfig {
             supergraph_sdl,
             listen: config.router_addr,
             subgraph_urls: Default::default(),
             introspection: config.introspection,
+            auth: Some(JwtConfig::new(jwks_url, tokens.issuer, tokens.audience)),
             ..RouterConfig::default()
         })
         .await

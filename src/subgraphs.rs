@@ -32,6 +32,16 @@ pub const ALL: &[Subgraph] = &[
         sdl: agora_profiles::schema::sdl,
         build: |settings, bus| Box::pin(agora_profiles::build(settings, bus)),
     },
+    Subgraph {
+        name: "content",
+        sdl: agora_content::schema::sdl,
+        build: |settings, bus| Box::pin(agora_content::build(settings, bus)),
+    },
+    Subgraph {
+        name: "social",
+        sdl: agora_social::schema::sdl,
+        build: |settings, bus| Box::pin(agora_social::build(settings, bus)),
+    },
 ];
 
 /// The subgraph called `name`.

@@ -1,10 +1,9 @@
-//! End-to-end tests of the whole platform, driven through the router like a frontend.
+//! Accounts and profiles: registration, sessions, tokens, lockout, profile updates and
+//! restarts, across identity and profiles.
 
-mod helpers;
-
+use crate::helpers::{self, LOGIN, REFRESH, Session, error_code, password, spawn};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use helpers::{LOGIN, REFRESH, Session, error_code, password, spawn};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};

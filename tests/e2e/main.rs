@@ -1,0 +1,6 @@
+//! End-to-end tests of the whole platform, driven through the router like a frontend:
+//! one test binary, each test with a platform, databases and event namespace of its own.
+
+mod accounts;
+mod helpers;
+mod social_network;
