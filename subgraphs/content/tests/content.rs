@@ -4,163 +4,41 @@
 //! Embedded bus and SQLite by default; JetStream and Postgres in CI's real mode (see the
 //! kit's `TestEnv`), each test on a namespace and databases of its own.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora_kit::Settings;
-use agora_kit::events::tables::{inbox, outbox};
-use agora_kit::events::{self, BusTuning, Envelope, EventBus};
-use agora_kit::testing::TestEnv;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use agora_kit::events::Envelope;
+use agora_kit::events::tables::outbox;
+use agora_kit::testing::{Graphql, Member, Stack, StatementCounter, TestEnv, error_of};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// One test's identity and content subgraphs and content's database.
 struct App {
     /// Content's GraphQL endpoint.
-    content: String,
-    /// Identity's GraphQL endpoint, for registering users.
-    identity: String,
+    content: Graphql,
     /// Content's own database, read directly to check the outbox and the inbox.
     db: DatabaseConnection,
-    /// The test's bus, on which the test plays identity.
-    bus: Arc<dyn EventBus>,
-    client: reqwest::Client,
-    stop: CancellationToken,
-    _env: TestEnv,
-}
-
-/// A registered user.
-struct Member {
-    id: Uuid,
-    token: String,
+    /// Identity and content on the test's bus, on which the test plays identity.
+    stack: Stack,
 }
 
 async fn spawn() -> App {
-    let mut env = TestEnv::new();
-    let tuning = BusTuning {
-        ack_wait: Duration::from_secs(1),
-        poll_interval: Duration::from_millis(20),
-    };
-    let bus = events::connect_with(&env.bus_config(), tuning)
-        .await
-        .expect("bus");
-    let stop = CancellationToken::new();
-    let mut vars = HashMap::from([
-        (
-            "AGORA_DATA_DIR".to_owned(),
-            env.dir.path().display().to_string(),
-        ),
-        ("AGORA_IDENTITY_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("AGORA_CONTENT_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("AGORA_EVENTS_NAMESPACE".to_owned(), env.namespace()),
-    ]);
-    vars.insert(
-        "AGORA_IDENTITY_DATABASE_URL".to_owned(),
-        env.database_url("identity").await,
-    );
-    let content_db = env.database_url("content").await;
-    vars.insert("AGORA_CONTENT_DATABASE_URL".to_owned(), content_db.clone());
-
-    let lookup = |vars: &HashMap<String, String>, key: &str| vars.get(key).cloned();
-    let settings = Settings::from_lookup("identity", |k| lookup(&vars, k)).expect("settings");
-    let identity = agora_identity::build(settings, bus.clone())
-        .await
-        .expect("identity starts");
-    let identity_addr = identity.local_addr();
-    tokio::spawn(identity.run_until_stopped(stop.clone()));
-
-    vars.insert(
-        "AGORA_JWKS_URL".to_owned(),
-        format!("http://{identity_addr}/.well-known/jwks.json"),
-    );
-    let settings = Settings::from_lookup("content", |k| lookup(&vars, k)).expect("settings");
-    let content = agora_content::build(settings, bus.clone())
-        .await
-        .expect("content starts");
-    let content_addr = content.local_addr();
-    tokio::spawn(content.run_until_stopped(stop.clone()));
-
-    let db = agora_kit::db::connect::<agora_content_migration::Migrator>(&content_db)
-        .await
-        .expect("content database");
-    App {
-        content: format!("http://{content_addr}/graphql"),
-        identity: format!("http://{identity_addr}/graphql"),
-        db,
-        bus,
-        client: reqwest::Client::new(),
-        stop,
-        _env: env,
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    let mut stack = Stack::new().await;
+    stack.start("identity", agora_identity::build).await;
+    let content = stack.start("content", agora_content::build).await;
+    let db = stack
+        .connect::<agora_content_migration::Migrator>("content")
+        .await;
+    App { content, db, stack }
 }
 
 const POST_FIELDS: &str = "id author { id } body tags createdAt editedAt commentCount";
 
 impl App {
-    async fn send(&self, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .client
-            .post(url)
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON")
-    }
-
-    /// Runs an operation against content, as `member` or anonymously.
-    async fn gql(&self, member: Option<&Member>, query: &str, variables: Value) -> Value {
-        let token = member.map(|m| m.token.as_str());
-        self.send(&self.content, token, query, variables).await
-    }
-
-    /// Runs an operation that must succeed and returns its data.
-    async fn ok(&self, member: Option<&Member>, query: &str, variables: Value) -> Value {
-        let response = self.gql(member, query, variables).await;
-        assert!(response.get("errors").is_none(), "{response}");
-        response["data"].clone()
-    }
-
-    async fn register(&self, handle: &str) -> Member {
-        let response = self
-            .send(
-                &self.identity,
-                None,
-                "mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }",
-                json!({ "input": {
-                    "email": format!("{handle}@example.org"),
-                    "handle": handle,
-                    "password": "correct horse battery",
-                }}),
-            )
-            .await;
-        let payload = &response["data"]["register"];
-        Member {
-            id: payload["user"]["id"]
-                .as_str()
-                .and_then(|id| Uuid::parse_str(id).ok())
-                .unwrap_or_else(|| panic!("registered: {response}")),
-            token: payload["accessToken"].as_str().expect("token").to_owned(),
-        }
-    }
-
     async fn create_post(&self, author: &Member, body: &str) -> Value {
-        self.gql(
+        self.content.gql(
             Some(author),
             &format!(
                 "mutation($body: String!) {{ createPost(input: {{ body: $body }}) {{ post {{ {POST_FIELDS} }} }} }}"
@@ -180,7 +58,7 @@ impl App {
     }
 
     async fn edit_post(&self, member: &Member, id: &str, body: &str) -> Value {
-        self.gql(
+        self.content.gql(
             Some(member),
             "mutation($id: ID!, $body: String!) { editPost(input: { postId: $id, body: $body }) { post { id body tags editedAt } } }",
             json!({ "id": id, "body": body }),
@@ -189,16 +67,17 @@ impl App {
     }
 
     async fn delete_post(&self, member: &Member, id: &str) -> Value {
-        self.gql(
-            Some(member),
-            "mutation($id: ID!) { deletePost(input: { postId: $id }) { deletedPostId } }",
-            json!({ "id": id }),
-        )
-        .await
+        self.content
+            .gql(
+                Some(member),
+                "mutation($id: ID!) { deletePost(input: { postId: $id }) { deletedPostId } }",
+                json!({ "id": id }),
+            )
+            .await
     }
 
     async fn add_comment(&self, member: &Member, post: &str, body: &str) -> Value {
-        self.gql(
+        self.content.gql(
             Some(member),
             "mutation($id: ID!, $body: String!) { addComment(input: { postId: $id, body: $body }) { comment { id body author { id } post { id } } } }",
             json!({ "id": post, "body": body }),
@@ -216,7 +95,7 @@ impl App {
     }
 
     async fn delete_comment(&self, member: &Member, id: &str) -> Value {
-        self.gql(
+        self.content.gql(
             Some(member),
             "mutation($id: ID!) { deleteComment(input: { commentId: $id }) { deletedCommentId post { id commentCount } } }",
             json!({ "id": id }),
@@ -226,12 +105,13 @@ impl App {
 
     /// `Query.post`, null when there is none.
     async fn post(&self, id: &str) -> Value {
-        self.ok(
-            None,
-            &format!("query($id: ID!) {{ post(id: $id) {{ {POST_FIELDS} }} }}"),
-            json!({ "id": id }),
-        )
-        .await["post"]
+        self.content
+            .ok(
+                None,
+                &format!("query($id: ID!) {{ post(id: $id) {{ {POST_FIELDS} }} }}"),
+                json!({ "id": id }),
+            )
+            .await["post"]
             .clone()
     }
 
@@ -244,7 +124,7 @@ impl App {
         after: Option<&str>,
     ) -> (Vec<String>, Option<String>, bool) {
         let data = self
-            .ok(
+            .content.ok(
                 None,
                 "query($id: ID!, $first: Int, $after: String) { post(id: $id) { comments(first: $first, after: $after) { edges { cursor node { body } } pageInfo { endCursor hasNextPage hasPreviousPage } } } }",
                 json!({ "id": post, "first": first, "after": after }),
@@ -263,6 +143,7 @@ impl App {
     /// The bodies of the posts tagged `tag`.
     async fn tagged(&self, tag: &str) -> Vec<String> {
         let data = self
+            .content
             .ok(
                 None,
                 "query($tag: String!) { postsByTag(tag: $tag) { edges { node { body } } } }",
@@ -274,36 +155,12 @@ impl App {
 
     /// The outbox rows content wrote, as (type, payload), oldest first.
     async fn outbox(&self) -> Vec<(String, Value)> {
-        outbox::Entity::find()
-            .order_by_asc(outbox::Column::Seq)
-            .all(&self.db)
-            .await
-            .expect("outbox")
-            .into_iter()
-            .map(|row| {
-                let envelope: Envelope = serde_json::from_str(&row.envelope).expect("envelope");
-                (row.event_type, envelope.data)
-            })
-            .collect()
+        agora_kit::testing::outbox(&self.db).await
     }
 
-    /// Publishes an event and waits (bounded) for content's consumer to record it in its
-    /// inbox, which it does in the same transaction as the effect.
+    /// Publishes an event as identity and waits until content applied it.
     async fn deliver(&self, envelope: Envelope) {
-        self.bus.publish(&envelope).await.expect("publish");
-        for _ in 0..500 {
-            let key = ("content".to_owned(), envelope.id);
-            if inbox::Entity::find_by_id(key)
-                .one(&self.db)
-                .await
-                .expect("inbox")
-                .is_some()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("content did not apply {}", envelope.event_type);
+        self.stack.deliver(&self.db, "content", envelope).await;
     }
 
     async fn outbox_types(&self) -> Vec<String> {
@@ -321,15 +178,6 @@ fn bodies(edges: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The first error's `extensions.code` and `extensions.field`.
-fn error_of(response: &Value) -> (String, Option<String>) {
-    let extensions = &response["errors"][0]["extensions"];
-    (
-        extensions["code"].as_str().unwrap_or("no error").to_owned(),
-        extensions["field"].as_str().map(str::to_owned),
-    )
-}
-
 fn code(response: &Value) -> String {
     error_of(response).0
 }
@@ -337,7 +185,7 @@ fn code(response: &Value) -> String {
 #[tokio::test]
 async fn a_new_post_belongs_to_its_author_and_takes_its_tags_from_its_hashtags() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
 
     let response = app
         .create_post(
@@ -368,6 +216,7 @@ async fn writing_without_a_token_is_unauthenticated_and_writes_nothing() {
     let app = spawn().await;
 
     let response = app
+        .content
         .gql(
             None,
             "mutation { createPost(input: { body: \"hi\" }) { post { id } } }",
@@ -382,7 +231,7 @@ async fn writing_without_a_token_is_unauthenticated_and_writes_nothing() {
 #[tokio::test]
 async fn bad_input_is_refused_naming_the_field_at_fault() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
     let post = app.post_id(&ada, "a post").await;
 
     let cases = [
@@ -395,7 +244,7 @@ async fn bad_input_is_refused_naming_the_field_at_fault() {
         (app.add_comment(&ada, "nope", "fine").await, "postId"),
         (app.delete_comment(&ada, "nope").await, "commentId"),
         (
-            app.gql(
+            app.content.gql(
                 None,
                 "{ postsByTag(tag: \"two words\") { edges { cursor } } }",
                 json!({}),
@@ -404,7 +253,7 @@ async fn bad_input_is_refused_naming_the_field_at_fault() {
             "tag",
         ),
         (
-            app.gql(
+            app.content.gql(
                 None,
                 "query($id: ID!) { post(id: $id) { comments(first: 101) { edges { cursor } } } }",
                 json!({ "id": post }),
@@ -413,7 +262,7 @@ async fn bad_input_is_refused_naming_the_field_at_fault() {
             "first",
         ),
         (
-            app.gql(
+            app.content.gql(
                 None,
                 "query($id: ID!) { post(id: $id) { comments(after: \"bogus\") { edges { cursor } } } }",
                 json!({ "id": post }),
@@ -442,8 +291,8 @@ async fn bad_input_is_refused_naming_the_field_at_fault() {
 #[tokio::test]
 async fn only_its_author_may_edit_or_delete_a_post_and_a_refusal_changes_nothing() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     let post = app.post_id(&ada, "mine #own").await;
     let before = app.post(&post).await;
 
@@ -470,9 +319,9 @@ async fn only_its_author_may_edit_or_delete_a_post_and_a_refusal_changes_nothing
 #[tokio::test]
 async fn a_comment_may_be_deleted_by_its_author_or_the_posts_author_and_nobody_else() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
-    let cat = app.register("cat").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
+    let cat = app.stack.register("cat").await;
     let post = app.post_id(&ada, "discuss").await;
     let bobs = app.comment_id(&bob, &post, "bob says").await;
     let cats = app.comment_id(&cat, &post, "cat says").await;
@@ -500,8 +349,8 @@ async fn a_comment_may_be_deleted_by_its_author_or_the_posts_author_and_nobody_e
 #[tokio::test]
 async fn racing_deletions_of_one_post_succeed_once_and_publish_one_event() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     let post = app.post_id(&ada, "contested").await;
     let comment = app.comment_id(&bob, &post, "also contested").await;
 
@@ -547,7 +396,7 @@ where
 #[tokio::test]
 async fn acting_on_what_does_not_exist_is_not_found() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
     let ghost = Uuid::now_v7().to_string();
 
     assert_eq!(code(&app.edit_post(&ada, &ghost, "x").await), "NOT_FOUND");
@@ -561,8 +410,8 @@ async fn acting_on_what_does_not_exist_is_not_found() {
 #[tokio::test]
 async fn comments_page_oldest_first_and_the_cursors_continue_where_a_page_ended() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     let post = app.post_id(&ada, "count with me").await;
     for n in 1..=5 {
         app.comment_id(&bob, &post, &format!("c{n}")).await;
@@ -586,15 +435,15 @@ async fn comments_page_oldest_first_and_the_cursors_continue_where_a_page_ended(
 #[tokio::test]
 async fn a_users_posts_and_post_count_resolve_through_the_user_entity() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     for n in 1..=3 {
         app.post_id(&ada, &format!("ada {n}")).await;
     }
     app.post_id(&bob, "bob 1").await;
 
     let data = app
-        .ok(
+        .content.ok(
             None,
             "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id postCount posts(first: 2) { edges { node { body author { id } } } pageInfo { hasNextPage } } } } }",
             json!({ "reps": [
@@ -622,7 +471,7 @@ async fn a_users_posts_and_post_count_resolve_through_the_user_entity() {
 #[tokio::test]
 async fn posts_by_tag_are_newest_first_and_follow_edits_and_deletions() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
     let older = app.post_id(&ada, "first #Rust").await;
     let newer = app.post_id(&ada, "second #rust #go").await;
     app.post_id(&ada, "third #go").await;
@@ -642,8 +491,8 @@ async fn posts_by_tag_are_newest_first_and_follow_edits_and_deletions() {
 #[tokio::test]
 async fn a_deleted_post_takes_its_comments_with_it_and_resolves_as_null() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     let kept = app.post_id(&ada, "kept").await;
     let gone = app.post_id(&ada, "gone").await;
     let comment = app.comment_id(&bob, &gone, "soon orphaned").await;
@@ -651,7 +500,7 @@ async fn a_deleted_post_takes_its_comments_with_it_and_resolves_as_null() {
     app.delete_post(&ada, &gone).await;
 
     let data = app
-        .ok(
+        .content.ok(
             None,
             "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Post { body } ... on Comment { body } } }",
             json!({ "reps": [
@@ -668,8 +517,8 @@ async fn a_deleted_post_takes_its_comments_with_it_and_resolves_as_null() {
 #[tokio::test]
 async fn every_change_enqueues_its_event_and_the_relay_publishes_them_all() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     let post = app.post_id(&ada, "hello #world").await;
     let comment = app.comment_id(&bob, &post, "hi ada").await;
     app.delete_comment(&bob, &comment).await;
@@ -712,8 +561,8 @@ async fn every_change_enqueues_its_event_and_the_relay_publishes_them_all() {
 #[tokio::test]
 async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comments_elsewhere() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
-    let bob = app.register("bob").await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
     let adas = app.post_id(&ada, "ada's #farewell").await;
     let bobs = app.post_id(&bob, "bob stays #farewell").await;
     app.comment_id(&bob, &adas, "bob on ada's").await;
@@ -734,7 +583,7 @@ async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comme
     assert_eq!(app.comments(&bobs, 10, None).await.0, ["bob on bob's"]);
     assert_eq!(app.post(&bobs).await["commentCount"], 1);
     let counts = app
-        .ok(
+        .content.ok(
             None,
             "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { postCount } } }",
             json!({ "reps": [
@@ -752,7 +601,7 @@ async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comme
 #[tokio::test]
 async fn search_finds_posts_with_every_word_best_match_first_and_forgets_edits_and_deletions() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
     let dense = app
         .post_id(&ada, "Rust, rust, RUST: #rust all the way")
         .await;
@@ -768,7 +617,7 @@ async fn search_finds_posts_with_every_word_best_match_first_and_forgets_edits_a
         let app = &app;
         async move {
             let data = app
-                .ok(
+                .content.ok(
                     None,
                     "query($q: String!, $first: Int, $after: String) { searchPosts(query: $q, first: $first, after: $after) { edges { node { id body } } pageInfo { endCursor hasNextPage } } }",
                     json!({ "q": query, "first": first, "after": after }),
@@ -809,6 +658,7 @@ async fn search_finds_posts_with_every_word_best_match_first_and_forgets_edits_a
     assert_eq!(search("go", 10, None).await.0, [edited]);
 
     let refused = app
+        .content
         .gql(
             None,
             "{ searchPosts(query: \"*:-\") { edges { cursor } } }",
@@ -824,23 +674,14 @@ async fn search_finds_posts_with_every_word_best_match_first_and_forgets_edits_a
 #[test]
 fn the_committed_schema_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
-    let sdl = agora_content::schema::sdl();
-    if std::env::var_os("AGORA_BLESS").is_some() {
-        std::fs::write(path, &sdl).expect("schema.graphql written");
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == sdl,
-        "schema.graphql is stale; run with AGORA_BLESS=1 (or `agora compose`) to update it"
-    );
+    agora_kit::testing::assert_committed_schema(path, &agora_content::schema::sdl());
 }
 
-/// Counts the SQL statements content's schema runs for one operation, for the batching
-/// proof.
+/// Content's schema over a database whose statements are counted, for the batching proof.
 struct Counted {
     schema: agora_content::schema::ContentSchema,
     content: Arc<agora_content::content::Content>,
-    statements: Arc<std::sync::atomic::AtomicUsize>,
+    statements: StatementCounter,
     _env: TestEnv,
 }
 
@@ -850,11 +691,7 @@ async fn counted() -> Counted {
     let mut db = agora_kit::db::connect::<agora_content_migration::Migrator>(&url)
         .await
         .expect("database");
-    let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = statements.clone();
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    });
+    let statements = StatementCounter::attach(&mut db);
     let content = Arc::new(agora_content::content::Content {
         db,
         outbox: Arc::new(tokio::sync::Notify::new()),
@@ -868,21 +705,16 @@ async fn counted() -> Counted {
 }
 
 impl Counted {
-    /// How many statements `query` takes: the fewest of a few runs. A DataLoader gathers
-    /// keys for a short window, so a starved CPU can split one batch in two; the fewest is
-    /// what the batching itself costs.
+    /// How many statements `query` takes (the fewest of a few runs).
     async fn statements_for(&self, query: &str, variables: Value) -> usize {
-        let mut fewest = usize::MAX;
-        for _ in 0..5 {
-            let request = async_graphql::Request::new(query)
-                .variables(async_graphql::Variables::from_json(variables.clone()));
-            self.statements
-                .store(0, std::sync::atomic::Ordering::SeqCst);
-            let response = self.schema.execute(request).await;
-            assert!(response.errors.is_empty(), "{:?}", response.errors);
-            fewest = fewest.min(self.statements.load(std::sync::atomic::Ordering::SeqCst));
-        }
-        fewest
+        self.statements
+            .fewest(|| async {
+                let request = async_graphql::Request::new(query)
+                    .variables(async_graphql::Variables::from_json(variables.clone()));
+                let response = self.schema.execute(request).await;
+                assert!(response.errors.is_empty(), "{:?}", response.errors);
+            })
+            .await
     }
 }
 

@@ -5,6 +5,22 @@
 //! With `AGORA_TEST_POSTGRES_URL` (a server URL such as `postgres://postgres@127.0.0.1:5432`)
 //! each database is a fresh Postgres database named by UUID; with `AGORA_TEST_NATS_URL`
 //! the bus is JetStream, with streams named for the test.
+//!
+//! - [`TestEnv`]: the databases and event namespace themselves.
+//! - [`Stack`]: subgraphs started on them over HTTP, events delivered to them, their outbox.
+//! - [`Graphql`], [`Member`], [`error_of`]: a client's side of those subgraphs.
+//! - [`StatementCounter`]: the SQL statements an operation costs.
+//! - [`assert_committed_schema`]: the `schema.graphql` snapshot.
+
+mod client;
+mod snapshot;
+mod stack;
+mod statements;
+
+pub use client::{Graphql, Member, error_of};
+pub use snapshot::assert_committed_schema;
+pub use stack::{Stack, outbox};
+pub use statements::StatementCounter;
 
 use sea_orm::{ConnectionTrait, Database};
 

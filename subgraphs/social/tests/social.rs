@@ -4,161 +4,41 @@
 //! Embedded bus and SQLite by default; JetStream and Postgres in CI's real mode (see the
 //! kit's `TestEnv`), each test on a namespace and databases of its own.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use agora_kit::Settings;
-use agora_kit::events::tables::{inbox, outbox};
-use agora_kit::events::{self, BusTuning, Envelope, EventBus};
-use agora_kit::testing::TestEnv;
+use agora_kit::events::Envelope;
+use agora_kit::testing::{Graphql, Member, Stack, StatementCounter, TestEnv, error_of, outbox};
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// One test's identity and social subgraphs, the bus between them, and social's database.
 struct App {
     /// Social's GraphQL endpoint.
-    social: String,
-    /// Identity's GraphQL endpoint, for registering users.
-    identity: String,
+    social: Graphql,
     /// Social's own database, read directly to check the outbox and the inbox.
     db: DatabaseConnection,
-    /// The test's bus, on which the test plays content.
-    bus: Arc<dyn EventBus>,
-    client: reqwest::Client,
-    stop: CancellationToken,
-    _env: TestEnv,
-}
-
-/// A registered user.
-struct Member {
-    id: Uuid,
-    token: String,
+    /// Identity and social on the test's bus, on which the test plays content.
+    stack: Stack,
 }
 
 async fn spawn() -> App {
-    let mut env = TestEnv::new();
-    let tuning = BusTuning {
-        ack_wait: Duration::from_secs(1),
-        poll_interval: Duration::from_millis(20),
-    };
-    let bus = events::connect_with(&env.bus_config(), tuning)
+    let mut stack = Stack::new().await;
+    stack
+        .bus()
+        .ensure_stream("content")
         .await
-        .expect("bus");
-    bus.ensure_stream("content").await.expect("content stream");
-    let stop = CancellationToken::new();
-    let mut vars = HashMap::from([
-        (
-            "AGORA_DATA_DIR".to_owned(),
-            env.dir.path().display().to_string(),
-        ),
-        ("AGORA_IDENTITY_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("AGORA_SOCIAL_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("AGORA_EVENTS_NAMESPACE".to_owned(), env.namespace()),
-    ]);
-    vars.insert(
-        "AGORA_IDENTITY_DATABASE_URL".to_owned(),
-        env.database_url("identity").await,
-    );
-    let social_db = env.database_url("social").await;
-    vars.insert("AGORA_SOCIAL_DATABASE_URL".to_owned(), social_db.clone());
-
-    let lookup = |vars: &HashMap<String, String>, key: &str| vars.get(key).cloned();
-    let settings = Settings::from_lookup("identity", |k| lookup(&vars, k)).expect("settings");
-    let identity = agora_identity::build(settings, bus.clone())
-        .await
-        .expect("identity starts");
-    let identity_addr = identity.local_addr();
-    tokio::spawn(identity.run_until_stopped(stop.clone()));
-
-    vars.insert(
-        "AGORA_JWKS_URL".to_owned(),
-        format!("http://{identity_addr}/.well-known/jwks.json"),
-    );
-    let settings = Settings::from_lookup("social", |k| lookup(&vars, k)).expect("settings");
-    let social = agora_social::build(settings, bus.clone())
-        .await
-        .expect("social starts");
-    let social_addr = social.local_addr();
-    tokio::spawn(social.run_until_stopped(stop.clone()));
-
-    let db = agora_kit::db::connect::<agora_social_migration::Migrator>(&social_db)
-        .await
-        .expect("social database");
-    App {
-        social: format!("http://{social_addr}/graphql"),
-        identity: format!("http://{identity_addr}/graphql"),
-        db,
-        bus,
-        client: reqwest::Client::new(),
-        stop,
-        _env: env,
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+        .expect("content stream");
+    stack.start("identity", agora_identity::build).await;
+    let social = stack.start("social", agora_social::build).await;
+    let db = stack
+        .connect::<agora_social_migration::Migrator>("social")
+        .await;
+    App { social, db, stack }
 }
 
 impl App {
-    async fn post(&self, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .client
-            .post(url)
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON")
-    }
-
-    /// Runs an operation against social, as `member` or anonymously.
-    async fn gql(&self, member: Option<&Member>, query: &str, variables: Value) -> Value {
-        let token = member.map(|m| m.token.as_str());
-        self.post(&self.social, token, query, variables).await
-    }
-
-    /// Runs an operation that must succeed and returns its data.
-    async fn ok(&self, member: Option<&Member>, query: &str, variables: Value) -> Value {
-        let response = self.gql(member, query, variables).await;
-        assert!(response.get("errors").is_none(), "{response}");
-        response["data"].clone()
-    }
-
-    async fn register(&self, handle: &str) -> Member {
-        let response = self
-            .post(
-                &self.identity,
-                None,
-                "mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }",
-                json!({ "input": {
-                    "email": format!("{handle}@example.org"),
-                    "handle": handle,
-                    "password": "correct horse battery",
-                }}),
-            )
-            .await;
-        let payload = &response["data"]["register"];
-        Member {
-            id: payload["user"]["id"]
-                .as_str()
-                .and_then(|id| Uuid::parse_str(id).ok())
-                .unwrap_or_else(|| panic!("registered: {response}")),
-            token: payload["accessToken"].as_str().expect("token").to_owned(),
-        }
-    }
-
     /// Plays content: publishes `content.post.created` and waits until social applied it.
     async fn publish_post_at(&self, author: &Member, created_at: DateTime<Utc>) -> Uuid {
         let id = Uuid::now_v7();
@@ -189,27 +69,13 @@ impl App {
         .await;
     }
 
-    /// Publishes an event and waits (bounded) for social's consumer to record it in its
-    /// inbox, which it does in the same transaction as the effect.
+    /// Publishes an event as content or identity and waits until social applied it.
     async fn deliver(&self, envelope: Envelope) {
-        self.bus.publish(&envelope).await.expect("publish");
-        for _ in 0..500 {
-            let key = ("social".to_owned(), envelope.id);
-            if inbox::Entity::find_by_id(key)
-                .one(&self.db)
-                .await
-                .expect("inbox")
-                .is_some()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("social did not apply {}", envelope.event_type);
+        self.stack.deliver(&self.db, "social", envelope).await;
     }
 
     async fn follow(&self, who: &Member, whom: &Member) -> Value {
-        self.gql(
+        self.social.gql(
             Some(who),
             "mutation($id: ID!) { follow(input: { userId: $id }) { user { id followerCount viewerIsFollowing } } }",
             json!({ "id": whom.id }),
@@ -218,7 +84,7 @@ impl App {
     }
 
     async fn unfollow(&self, who: &Member, whom: &Member) -> Value {
-        self.gql(
+        self.social.gql(
             Some(who),
             "mutation($id: ID!) { unfollow(input: { userId: $id }) { user { id followerCount viewerIsFollowing } } }",
             json!({ "id": whom.id }),
@@ -227,7 +93,7 @@ impl App {
     }
 
     async fn like(&self, who: &Member, post: Uuid) -> Value {
-        self.gql(
+        self.social.gql(
             Some(who),
             "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id likeCount viewerHasLiked } } }",
             json!({ "id": post }),
@@ -236,7 +102,7 @@ impl App {
     }
 
     async fn unlike(&self, who: &Member, post: Uuid) -> Value {
-        self.gql(
+        self.social.gql(
             Some(who),
             "mutation($id: ID!) { unlikePost(input: { postId: $id }) { post { id likeCount viewerHasLiked } } }",
             json!({ "id": post }),
@@ -247,6 +113,7 @@ impl App {
     /// A user's social fields, resolved the way the router asks for them.
     async fn user(&self, viewer: Option<&Member>, id: Uuid) -> Value {
         let data = self
+            .social
             .ok(
                 viewer,
                 "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User {
@@ -263,6 +130,7 @@ impl App {
     /// A post's like fields, resolved the way the router asks for them.
     async fn post_likes(&self, viewer: Option<&Member>, id: Uuid) -> Value {
         let data = self
+            .social
             .ok(
                 viewer,
                 "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Post {
@@ -277,6 +145,7 @@ impl App {
     /// The ids on one page of the viewer's feed.
     async fn feed(&self, viewer: &Member, first: i32) -> Vec<Uuid> {
         let data = self
+            .social
             .ok(
                 Some(viewer),
                 "query($first: Int) { feed(first: $first) { edges { node { id } } } }",
@@ -284,20 +153,6 @@ impl App {
             )
             .await;
         ids(&data["feed"]["edges"], "/node/id")
-    }
-
-    /// The outbox rows social wrote, as (type, payload), oldest first.
-    async fn outbox(&self) -> Vec<(String, Value)> {
-        outbox::Entity::find()
-            .all(&self.db)
-            .await
-            .expect("outbox")
-            .into_iter()
-            .map(|row| {
-                let envelope: Envelope = serde_json::from_str(&row.envelope).expect("envelope");
-                (row.event_type, envelope.data)
-            })
-            .collect()
     }
 }
 
@@ -315,15 +170,6 @@ fn ids(list: &Value, pointer: &str) -> Vec<Uuid> {
         .collect()
 }
 
-/// The `extensions.code` and `extensions.field` of a response's first error.
-fn error_of(response: &Value) -> (String, Option<String>) {
-    let extensions = &response["errors"][0]["extensions"];
-    (
-        extensions["code"].as_str().unwrap_or("no error").to_owned(),
-        extensions["field"].as_str().map(str::to_owned),
-    )
-}
-
 fn minutes_ago(minutes: i64) -> DateTime<Utc> {
     Utc::now() - chrono::Duration::minutes(minutes)
 }
@@ -331,7 +177,10 @@ fn minutes_ago(minutes: i64) -> DateTime<Utc> {
 #[tokio::test]
 async fn following_twice_keeps_one_follow_and_unfollowing_twice_leaves_none() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
 
     let first = app.follow(&ada, &bob).await;
     let again = app.follow(&ada, &bob).await;
@@ -360,7 +209,7 @@ async fn following_twice_keeps_one_follow_and_unfollowing_twice_leaves_none() {
 #[tokio::test]
 async fn a_user_cannot_follow_or_unfollow_themselves() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
 
     let follow = app.follow(&ada, &ada).await;
     let unfollow = app.unfollow(&ada, &ada).await;
@@ -381,7 +230,10 @@ async fn a_user_cannot_follow_or_unfollow_themselves() {
 #[tokio::test]
 async fn likes_count_once_per_user_and_unliking_takes_them_back() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     let post = app.publish_post(&bob).await;
 
     app.like(&ada, post).await;
@@ -409,13 +261,17 @@ async fn likes_count_once_per_user_and_unliking_takes_them_back() {
 #[tokio::test]
 async fn liking_or_saving_an_unknown_or_deleted_post_is_not_found() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     let deleted = app.publish_post(&bob).await;
     app.delete_post(&bob, deleted).await;
 
     for post in [Uuid::now_v7(), deleted] {
         assert_eq!(error_of(&app.like(&ada, post).await).0, "NOT_FOUND");
         let save = app
+            .social
             .gql(
                 Some(&ada),
                 "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }",
@@ -425,6 +281,7 @@ async fn liking_or_saving_an_unknown_or_deleted_post_is_not_found() {
         assert_eq!(error_of(&save).0, "NOT_FOUND");
     }
     let malformed = app
+        .social
         .gql(
             Some(&ada),
             "mutation { likePost(input: { postId: \"nope\" }) { post { id } } }",
@@ -442,9 +299,9 @@ async fn liking_or_saving_an_unknown_or_deleted_post_is_not_found() {
 async fn a_new_post_reaches_the_feeds_of_its_author_and_followers_newest_first() {
     let app = spawn().await;
     let (ada, bob, cy) = (
-        app.register("ada").await,
-        app.register("bob").await,
-        app.register("cyd").await,
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+        app.stack.register("cyd").await,
     );
     app.follow(&ada, &bob).await;
 
@@ -459,7 +316,10 @@ async fn a_new_post_reaches_the_feeds_of_its_author_and_followers_newest_first()
 #[tokio::test]
 async fn following_back_fills_recent_posts_and_unfollowing_removes_them() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     let own = app.publish_post_at(&ada, minutes_ago(100)).await;
     let mut bobs = Vec::new();
     for minutes in (1..=25).rev() {
@@ -481,17 +341,21 @@ async fn following_back_fills_recent_posts_and_unfollowing_removes_them() {
 #[tokio::test]
 async fn a_deleted_post_leaves_every_feed_and_takes_its_likes_and_saves_along() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     app.follow(&ada, &bob).await;
     let kept = app.publish_post_at(&bob, minutes_ago(2)).await;
     let doomed = app.publish_post_at(&bob, minutes_ago(1)).await;
     app.like(&ada, doomed).await;
-    app.ok(
-        Some(&ada),
-        "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }",
-        json!({ "id": doomed }),
-    )
-    .await;
+    app.social
+        .ok(
+            Some(&ada),
+            "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }",
+            json!({ "id": doomed }),
+        )
+        .await;
 
     app.delete_post(&bob, doomed).await;
 
@@ -499,6 +363,7 @@ async fn a_deleted_post_leaves_every_feed_and_takes_its_likes_and_saves_along() 
     assert_eq!(app.feed(&bob, 10).await, vec![kept]);
     assert_eq!(app.post_likes(Some(&ada), doomed).await["likeCount"], 0);
     let saved = app
+        .social
         .ok(Some(&ada), "{ savedPosts { nodes { id } } }", json!({}))
         .await;
     assert_eq!(
@@ -510,7 +375,7 @@ async fn a_deleted_post_leaves_every_feed_and_takes_its_likes_and_saves_along() 
 #[tokio::test]
 async fn a_replayed_creation_cannot_bring_a_deleted_post_back() {
     let app = spawn().await;
-    let bob = app.register("bob").await;
+    let bob = app.stack.register("bob").await;
     let post = app.publish_post(&bob).await;
     app.delete_post(&bob, post).await;
 
@@ -531,7 +396,7 @@ async fn a_replayed_creation_cannot_bring_a_deleted_post_back() {
 #[tokio::test]
 async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
     let app = spawn().await;
-    let ada = app.register("ada").await;
+    let ada = app.stack.register("ada").await;
     let mut posts = Vec::new();
     for minutes in (1..=5).rev() {
         posts.push(app.publish_post_at(&ada, minutes_ago(minutes)).await);
@@ -543,6 +408,7 @@ async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
     let mut pages = 0;
     loop {
         let data = app
+            .social
             .ok(
                 Some(&ada),
                 "query($after: String) { feed(first: 2, after: $after) {
@@ -565,6 +431,7 @@ async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
     assert_eq!(seen, posts);
     assert_eq!(pages, 3);
     let bad = app
+        .social
         .gql(
             Some(&ada),
             "{ feed(first: -1) { nodes { id } } }",
@@ -576,6 +443,7 @@ async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
         ("BAD_USER_INPUT".to_owned(), Some("first".to_owned()))
     );
     let forged = app
+        .social
         .gql(
             Some(&ada),
             "{ feed(after: \"forged\") { nodes { id } } }",
@@ -591,7 +459,10 @@ async fn the_feed_pages_by_cursor_without_gaps_or_repeats() {
 #[tokio::test]
 async fn saving_twice_lists_a_post_once_and_unsaving_removes_it() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     let first = app.publish_post(&bob).await;
     let second = app.publish_post(&bob).await;
     let save = "mutation($id: ID!) { savePost(input: { postId: $id }) { post { id } } }";
@@ -599,27 +470,32 @@ async fn saving_twice_lists_a_post_once_and_unsaving_removes_it() {
     let saved = "{ savedPosts(first: 10) { nodes { id likeCount } } }";
 
     for post in [first, second, first] {
-        app.ok(Some(&ada), save, json!({ "id": post })).await;
+        app.social.ok(Some(&ada), save, json!({ "id": post })).await;
     }
-    let listed = app.ok(Some(&ada), saved, json!({})).await;
+    let listed = app.social.ok(Some(&ada), saved, json!({})).await;
     assert_eq!(
         ids(&listed["savedPosts"]["nodes"], "/id"),
         vec![second, first]
     );
-    let bobs = app.ok(Some(&bob), saved, json!({})).await;
+    let bobs = app.social.ok(Some(&bob), saved, json!({})).await;
     assert_eq!(ids(&bobs["savedPosts"]["nodes"], "/id"), Vec::<Uuid>::new());
 
     for _ in 0..2 {
-        app.ok(Some(&ada), unsave, json!({ "id": second })).await;
+        app.social
+            .ok(Some(&ada), unsave, json!({ "id": second }))
+            .await;
     }
-    let listed = app.ok(Some(&ada), saved, json!({})).await;
+    let listed = app.social.ok(Some(&ada), saved, json!({})).await;
     assert_eq!(ids(&listed["savedPosts"]["nodes"], "/id"), vec![first]);
 }
 
 #[tokio::test]
 async fn each_change_enqueues_one_event_and_repeats_enqueue_none() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     let post = app.publish_post(&bob).await;
 
     app.follow(&ada, &bob).await;
@@ -631,7 +507,7 @@ async fn each_change_enqueues_one_event_and_repeats_enqueue_none() {
     app.unfollow(&ada, &bob).await;
     app.unfollow(&ada, &bob).await;
 
-    let events = app.outbox().await;
+    let events = outbox(&app.db).await;
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
@@ -653,10 +529,11 @@ async fn each_change_enqueues_one_event_and_repeats_enqueue_none() {
 #[tokio::test]
 async fn without_a_valid_token_changes_and_private_lists_are_unauthenticated() {
     let app = spawn().await;
-    let bob = app.register("bob").await;
+    let bob = app.stack.register("bob").await;
     let post = app.publish_post(&bob).await;
 
     let follow = app
+        .social
         .gql(
             None,
             "mutation($id: ID!) { follow(input: { userId: $id }) { user { id } } }",
@@ -664,14 +541,19 @@ async fn without_a_valid_token_changes_and_private_lists_are_unauthenticated() {
         )
         .await;
     let like = app
+        .social
         .gql(
             None,
             "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
             json!({ "id": post }),
         )
         .await;
-    let feed = app.gql(None, "{ feed { nodes { id } } }", json!({})).await;
+    let feed = app
+        .social
+        .gql(None, "{ feed { nodes { id } } }", json!({}))
+        .await;
     let saved = app
+        .social
         .gql(None, "{ savedPosts { nodes { id } } }", json!({}))
         .await;
     let forged = Member {
@@ -679,6 +561,7 @@ async fn without_a_valid_token_changes_and_private_lists_are_unauthenticated() {
         token: "not.a.jwt".to_owned(),
     };
     let bad_token = app
+        .social
         .gql(Some(&forged), "{ feed { nodes { id } } }", json!({}))
         .await;
 
@@ -692,10 +575,14 @@ async fn without_a_valid_token_changes_and_private_lists_are_unauthenticated() {
 #[tokio::test]
 async fn an_entity_batch_resolves_every_representation_even_malformed_ones() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     app.follow(&ada, &bob).await;
 
     let data = app
+        .social
         .ok(
             Some(&ada),
             "query($reps: [_Any!]!) { _entities(representations: $reps) {
@@ -722,7 +609,10 @@ async fn an_entity_batch_resolves_every_representation_even_malformed_ones() {
 #[tokio::test]
 async fn an_erased_account_leaves_no_follows_likes_or_posts_behind() {
     let app = spawn().await;
-    let (ada, bob) = (app.register("ada").await, app.register("bob").await);
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
     app.follow(&ada, &bob).await;
     app.follow(&bob, &ada).await;
     let adas = app.publish_post_at(&ada, minutes_ago(2)).await;
@@ -753,22 +643,14 @@ async fn an_erased_account_leaves_no_follows_likes_or_posts_behind() {
 #[test]
 fn the_committed_schema_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
-    let sdl = agora_social::schema::sdl();
-    if std::env::var_os("AGORA_BLESS").is_some() {
-        std::fs::write(path, &sdl).expect("schema.graphql written");
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == sdl,
-        "schema.graphql is stale; run with AGORA_BLESS=1 (or `agora compose`) to update it"
-    );
+    agora_kit::testing::assert_committed_schema(path, &agora_social::schema::sdl());
 }
 
-/// Counts the SQL statements a schema runs for one operation, for the batching proof.
+/// Social's schema over a database whose statements are counted, for the batching proof.
 struct Counted {
     schema: agora_social::schema::SocialSchema,
     social: Arc<agora_social::social::Social>,
-    statements: Arc<std::sync::atomic::AtomicUsize>,
+    statements: StatementCounter,
     _env: TestEnv,
 }
 
@@ -778,11 +660,7 @@ async fn counted() -> Counted {
     let mut db = agora_kit::db::connect::<agora_social_migration::Migrator>(&url)
         .await
         .expect("database");
-    let statements = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = statements.clone();
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    });
+    let statements = StatementCounter::attach(&mut db);
     let social = Arc::new(agora_social::social::Social {
         db,
         outbox: Arc::new(tokio::sync::Notify::new()),
@@ -796,27 +674,18 @@ async fn counted() -> Counted {
 }
 
 impl Counted {
-    /// How many statements `query` takes as `viewer`: the fewest of a few runs. A
-    /// DataLoader gathers keys for a short window, so a starved CPU can split one batch in
-    /// two; the fewest is what the batching itself costs.
+    /// How many statements `query` takes as `viewer` (the fewest of a few runs).
     async fn statements_for(&self, viewer: Uuid, query: &str) -> usize {
-        let mut fewest = usize::MAX;
-        for _ in 0..5 {
-            fewest = fewest.min(self.statements_once(viewer, query).await);
-        }
-        fewest
-    }
-
-    async fn statements_once(&self, viewer: Uuid, query: &str) -> usize {
-        let request = async_graphql::Request::new(query).data(agora_kit::auth::Viewer {
-            user_id: viewer,
-            session_id: Uuid::now_v7(),
-        });
         self.statements
-            .store(0, std::sync::atomic::Ordering::SeqCst);
-        let response = self.schema.execute(request).await;
-        assert!(response.errors.is_empty(), "{:?}", response.errors);
-        self.statements.load(std::sync::atomic::Ordering::SeqCst)
+            .fewest(|| async {
+                let request = async_graphql::Request::new(query).data(agora_kit::auth::Viewer {
+                    user_id: viewer,
+                    session_id: Uuid::now_v7(),
+                });
+                let response = self.schema.execute(request).await;
+                assert!(response.errors.is_empty(), "{:?}", response.errors);
+            })
+            .await
     }
 }
 
