@@ -1,13 +1,16 @@
 //! Latency of `me { handle displayName }` through the router: the query crosses identity
 //! and profiles. Starts the platform as `agora dev` does (SQLite, in-process bus, real
 //! HTTP on localhost), signs a user in, then prints p50/p99 over 1 000 sequential
-//! requests and the throughput of 50 concurrent clients. Run with `cargo bench`.
+//! requests, and throughput and p50/p99 of 50 concurrent clients for 10 s.
+//! Run with `cargo bench --bench me_latency`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agora::client::{ClientError, GraphqlClient};
+use agora::load::{self, ms};
 use agora::platform::{Platform, PlatformConfig};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const REQUESTS: usize = 1_000;
 const CLIENTS: usize = 50;
@@ -25,75 +28,53 @@ async fn main() {
     })
     .await
     .expect("platform starts");
-    let url = platform.graphql_url();
-    let client = reqwest::Client::new();
-    let token = sign_in(&client, &url).await;
+    let client = GraphqlClient::new(platform.graphql_url());
+    let token = sign_in(&client).await;
 
     for _ in 0..100 {
-        send(&client, &url, &token).await; // warm connections, caches and the plan
+        me(&client, &token).await.expect("warm-up"); // connections, caches, the plan
     }
     let mut latencies = Vec::with_capacity(REQUESTS);
     for _ in 0..REQUESTS {
         let start = Instant::now();
-        send(&client, &url, &token).await;
+        me(&client, &token).await.expect("me");
         latencies.push(start.elapsed());
     }
     latencies.sort();
     println!(
-        "me {{ handle displayName }} sequential, {REQUESTS} requests: p50 {:.2} ms, p99 {:.2} ms",
-        ms(latencies[REQUESTS / 2]),
-        ms(latencies[REQUESTS * 99 / 100]),
+        "{QUERY} sequential, {REQUESTS} requests: p50 {:.2} ms, p99 {:.2} ms",
+        ms(latencies[REQUESTS / 2 - 1]),
+        ms(latencies[REQUESTS * 99 / 100 - 1]),
     );
 
-    let start = Instant::now();
-    let per_client = REQUESTS * 5 / CLIENTS;
-    let tasks: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (client, url, token) = (client.clone(), url.clone(), token.clone());
-            tokio::spawn(async move {
-                let mut own = Vec::with_capacity(per_client);
-                for _ in 0..per_client {
-                    let start = Instant::now();
-                    send(&client, &url, &token).await;
-                    own.push(start.elapsed());
-                }
-                own
-            })
-        })
-        .collect();
-    let mut concurrent = Vec::new();
-    for task in tasks {
-        concurrent.extend(task.await.expect("client task"));
-    }
-    let elapsed = start.elapsed();
-    concurrent.sort();
-    let n = concurrent.len();
-    println!(
-        "me {{ handle displayName }} with {CLIENTS} clients, {n} requests: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-        n as f64 / elapsed.as_secs_f64(),
-        ms(concurrent[n / 2]),
-        ms(concurrent[n * 99 / 100]),
-    );
+    let report = load::run(CLIENTS, Duration::from_secs(1), Duration::from_secs(10), {
+        move |_| {
+            let (client, token) = (client.clone(), token.clone());
+            async move { me(&client, &token).await }
+        }
+    })
+    .await;
+    println!("{QUERY} with {CLIENTS} clients: {}", report.summary());
     platform.stop().await;
 }
 
-async fn sign_in(client: &reqwest::Client, url: &str) -> String {
+/// Registers the bench user and waits for its profile (an event creates it).
+async fn sign_in(client: &GraphqlClient) -> String {
     let register = "mutation { register(input: { email: \"bench@example.org\", handle: \"bench\", password: \"bench-password\" }) { accessToken } }";
-    let response: Value = client
-        .post(url)
-        .json(&json!({ "query": register }))
-        .send()
+    let data = client
+        .run(register, json!({}), None)
         .await
-        .expect("register")
-        .json()
-        .await
-        .expect("json");
-    let token = response["data"]["register"]["accessToken"]
+        .expect("register");
+    let token = data["register"]["accessToken"]
         .as_str()
         .expect("token")
         .to_owned();
     for _ in 0..200 {
-        if !send(client, url, &token).await["data"]["me"]["displayName"].is_null() {
+        let data = client
+            .run(QUERY, json!({}), Some(&token))
+            .await
+            .expect("me");
+        if !data["me"]["displayName"].is_null() {
             return token;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -101,19 +82,6 @@ async fn sign_in(client: &reqwest::Client, url: &str) -> String {
     panic!("the profile was never created");
 }
 
-async fn send(client: &reqwest::Client, url: &str, token: &str) -> Value {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&json!({ "query": QUERY }))
-        .send()
-        .await
-        .expect("request");
-    let body: Value = response.json().await.expect("json");
-    assert!(body["errors"].is_null(), "{body}");
-    body
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+async fn me(client: &GraphqlClient, token: &str) -> Result<(), ClientError> {
+    client.run(QUERY, json!({}), Some(token)).await.map(drop)
 }

@@ -1,11 +1,17 @@
-//! The `agora` command line: runs the platform, composes the supergraph.
+//! The `agora` command line: runs the platform, composes the supergraph, seeds data.
 //!
 //! # Layout
 //! - [`subgraphs`]: the six subgraphs this build knows, with their SDL and start-up.
 //! - [`compose`]: `supergraph.yaml`, writing each `schema.graphql` and `supergraph.graphql`,
 //!   and checking that the committed copies are current.
 //! - [`platform`]: every subgraph and the router in one process (`agora dev`, the tests).
+//! - [`seed`]: `agora seed`, a social network created through the API.
+//! - [`client`]: the GraphQL client that `agora seed` and the bench binaries use.
+//! - [`load`]: concurrent clients and latency percentiles for the bench binaries.
 
+pub mod client;
 pub mod compose;
+pub mod load;
 pub mod platform;
+pub mod seed;
 pub mod subgraphs;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use agora::platform::{Platform, PlatformConfig};
+use agora::seed::{self, SeedConfig};
 use agora::{compose, subgraphs};
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,35 @@ enum Command {
         /// Write nothing; fail when a committed file differs from what composition gives.
         #[arg(long)]
         check: bool,
+    },
+    /// Fills a running platform with users, follows, posts, likes and comments through
+    /// its API (for benchmarks and demos). Seeded user n signs in as seed_<n> (5 digits)
+    /// with the password seed_<n>-password.
+    Seed {
+        /// The router's GraphQL endpoint.
+        #[arg(long, default_value = "http://127.0.0.1:4000/graphql")]
+        url: String,
+        /// Accounts to create.
+        #[arg(long, default_value_t = 1_000)]
+        users: usize,
+        /// How many others each user follows.
+        #[arg(long, default_value_t = 20)]
+        follows: usize,
+        /// Posts to create.
+        #[arg(long, default_value_t = 20_000)]
+        posts: usize,
+        /// Likes to create.
+        #[arg(long, default_value_t = 100_000)]
+        likes: usize,
+        /// Comments to create.
+        #[arg(long, default_value_t = 20_000)]
+        comments: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seed of the random choices (the same seed gives the same data).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// Prints one subgraph's federation SDL.
     Sdl {
@@ -92,6 +122,33 @@ async fn run(command: Command) -> Result<(), String> {
                 output.write().map_err(|e| e.to_string())?;
                 println!("composed {} files", output.files.len());
             }
+            Ok(())
+        }
+        Command::Seed {
+            url,
+            users,
+            follows,
+            posts,
+            likes,
+            comments,
+            concurrency,
+            seed,
+        } => {
+            let config = SeedConfig {
+                url,
+                users,
+                follows_per_user: follows,
+                posts,
+                likes,
+                comments,
+                concurrency,
+                seed,
+            };
+            seed::run(&config).await.map_err(|e| e.to_string())?;
+            println!(
+                "seeded {users} users, {} follows, {posts} posts, {likes} likes, {comments} comments",
+                users * follows
+            );
             Ok(())
         }
         Command::Sdl { subgraph } => {

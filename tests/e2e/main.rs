@@ -3,4 +3,5 @@
 
 mod accounts;
 mod helpers;
+mod seed;
 mod social_network;
