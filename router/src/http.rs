@@ -1,5 +1,6 @@
 //! The HTTP surface: `POST /graphql` (JSON body), `GET /graphql` (GraphiQL for
-//! browsers, otherwise queries from query-string parameters), `GET /health`,
+//! browsers, with its assets under `/graphiql/`, otherwise queries from query-string
+//! parameters), `GET /health`,
 //! `GET /ready` and `GET /metrics` (Prometheus). Every failure is answered as GraphQL
 //! JSON.
 //!
@@ -19,17 +20,15 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::ErrorCode;
+use crate::graphiql;
 use crate::pipeline::{Gateway, GraphQLRequest, RequestContext};
 use crate::response::Rejection;
-
-/// The GraphiQL page served to browsers.
-const GRAPHIQL: &str = include_str!("graphiql.html");
 
 /// The router's HTTP routes over the shared gateway.
 pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
@@ -40,6 +39,7 @@ pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
             Arc::clone(&gateway),
             time_request,
         ))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -153,7 +153,7 @@ async fn get_graphql(
     uri: Uri,
 ) -> Response {
     if accepts_html(&headers) {
-        return Html(GRAPHIQL).into_response();
+        return graphiql::page();
     }
     if let Err(rejection) = check_csrf(&gateway, &headers) {
         return rejected(&gateway, rejection);

@@ -9,8 +9,8 @@
 //!
 //! - [`compose`]: subgraph SDLs → supergraph SDL (used by `agora compose` and `agora dev`).
 //! - `config`, `server`: [`RouterConfig`] and [`Server`] (`bind`, then `run`).
-//! - `http`: the axum routes, CSRF prevention and the body limit; `pipeline`: one
-//!   request from body to response bytes.
+//! - `http`: the axum routes, CSRF prevention and the body limit; `graphiql`: the IDE
+//!   page and its vendored assets; `pipeline`: one request from body to response bytes.
 //! - `auth`: bearer tokens verified against a cached JWKS before anything is forwarded.
 //! - `limits`: depth, aliases, root fields and tokens, counted before validation.
 //! - `validate`, `operation`, `plan`: parse, validate, normalize and plan once per
@@ -27,6 +27,7 @@ pub mod compose;
 mod config;
 mod error;
 mod execute;
+mod graphiql;
 mod http;
 mod introspection;
 mod limits;

@@ -514,6 +514,30 @@ async fn a_browser_gets_graphiql() {
 
     assert_eq!(status, 200);
     assert!(body.contains("GraphiQL"));
+    assert!(!body.contains("https://"), "nothing loads from elsewhere");
+}
+
+#[tokio::test]
+async fn graphiql_scripts_and_styles_are_served_by_the_router_itself() {
+    let graph = spawn().await;
+    let (_, page) = graph.get(&[], "text/html").await;
+    let assets: Vec<&str> = page
+        .split('"')
+        .filter(|part| part.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(assets.len(), 4, "{page}");
+
+    for asset in assets {
+        let response = reqwest::get(format!("{}{asset}", graph.router_url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        assert!(response.bytes().await.unwrap().len() > 1_000, "{asset}");
+    }
+    let missing = reqwest::get(format!("{}/graphiql/secrets.txt", graph.router_url))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
