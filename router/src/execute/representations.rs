@@ -72,8 +72,12 @@ fn select_into(
     for item in items {
         match item {
             SelectionItem::Field(field) => {
+                // When the planner had to alias a required field in the fetch that
+                // provides it (the client selected the same field with other arguments),
+                // it patches `requires` to `name: internalAlias`: read the data under
+                // the internal alias, send it under the field's own name.
                 let key = field.selection_identifier();
-                let value = source.get(key)?;
+                let value = source.get(field.name.as_str())?;
                 let value = if field.selections.items.is_empty() {
                     value.clone()
                 } else {
