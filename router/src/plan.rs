@@ -68,6 +68,15 @@ impl QueryPlanner {
             let normalized =
                 normalize_operation(&self.planner.supergraph, document, operation_name)
                     .map_err(|error| error.to_string())?;
+            // Every root field skipped by a literal `@skip`/`@include`: there is nothing
+            // to fetch, and the planner fails on an empty selection.
+            if normalized.operation.selection_set.items.is_empty() {
+                let plan = QueryPlan {
+                    kind: "QueryPlan",
+                    node: None,
+                };
+                return Ok((normalized.operation, plan));
+            }
             let cancellation = CancellationToken::with_timeout(PLANNING_TIMEOUT);
             let plan = self
                 .planner
