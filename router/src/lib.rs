@@ -15,6 +15,7 @@
 //! - `limits`: depth, aliases, root fields and tokens, counted before validation.
 //! - `validate`, `operation`, `plan`: parse, validate, normalize and plan once per
 //!   distinct operation, cached.
+//! - [`DryRun`]: the pipeline up to execution as a library call, for the fuzz tests.
 //! - `execute`: the plan executor (fetches, representations, merging, rewrites, and
 //!   moving `_entities` error paths to client paths).
 //! - `project`: the client's selection applied to the merged data, with null propagation.
@@ -25,6 +26,7 @@
 mod auth;
 pub mod compose;
 mod config;
+mod dry_run;
 mod error;
 mod execute;
 mod graphiql;
@@ -44,5 +46,6 @@ mod variables;
 
 pub use compose::{SubgraphSdl, compose};
 pub use config::{JwtConfig, Limits, RouterConfig};
+pub use dry_run::DryRun;
 pub use error::{ErrorCode, RouterError};
 pub use server::Server;

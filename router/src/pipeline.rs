@@ -4,6 +4,7 @@
 //! answer introspection, and project the result onto the client's selection.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::http::HeaderValue;
 use serde::Deserialize;
@@ -111,40 +112,7 @@ impl Gateway {
         if let Some(authenticator) = &self.authenticator {
             authenticator.authenticate(context.authorization).await?;
         }
-        let query = request
-            .query
-            .as_deref()
-            .filter(|query| !query.trim().is_empty())
-            .ok_or_else(|| Rejection::new("Must provide query string.", ErrorCode::BadRequest))?;
-        let operation_name = request.operation_name.as_deref();
-        let (operation, cached) = self.operations.get_or_prepare(query, operation_name, || {
-            Preparer {
-                planner: &self.planner,
-                schema: &self.schema,
-                validator: &self.validator,
-                introspection_enabled: self.introspection,
-                limits: &self.limits,
-            }
-            .prepare(query, operation_name)
-        })?;
-        self.telemetry.plan_cache(cached);
-        match operation.kind {
-            OperationKind::Query => {}
-            OperationKind::Mutation if context.is_get => {
-                return Err(Rejection::new(
-                    "Mutations can only be sent over HTTP POST",
-                    ErrorCode::MethodNotAllowed,
-                ));
-            }
-            OperationKind::Mutation => {}
-            OperationKind::Subscription => {
-                return Err(Rejection::new(
-                    "Subscriptions are not supported by this router yet",
-                    ErrorCode::OperationNotSupported,
-                ));
-            }
-        }
-        let variables = variables::coerce(&operation.variables, request.variables)?;
+        let (operation, variables) = self.prepare(request, context.is_get)?;
 
         let (mut data, errors) = match &operation.plan {
             Some(plan) => {
@@ -165,6 +133,50 @@ impl Gateway {
             root.extend(resolved);
         }
         Ok(self.response_body(&operation, &data, &variables, errors))
+    }
+
+    /// The stages before execution: the query checked, prepared (or taken from the
+    /// cache), its kind checked against the method, and its variables coerced.
+    pub fn prepare(
+        &self,
+        request: GraphQLRequest,
+        is_get: bool,
+    ) -> Result<(Arc<PreparedOperation>, Map<String, Value>), Rejection> {
+        let query = request
+            .query
+            .as_deref()
+            .filter(|query| !query.trim().is_empty())
+            .ok_or_else(|| Rejection::new("Must provide query string.", ErrorCode::BadRequest))?;
+        let operation_name = request.operation_name.as_deref();
+        let (operation, cached) = self.operations.get_or_prepare(query, operation_name, || {
+            Preparer {
+                planner: &self.planner,
+                schema: &self.schema,
+                validator: &self.validator,
+                introspection_enabled: self.introspection,
+                limits: &self.limits,
+            }
+            .prepare(query, operation_name)
+        })?;
+        self.telemetry.plan_cache(cached);
+        match operation.kind {
+            OperationKind::Query => {}
+            OperationKind::Mutation if is_get => {
+                return Err(Rejection::new(
+                    "Mutations can only be sent over HTTP POST",
+                    ErrorCode::MethodNotAllowed,
+                ));
+            }
+            OperationKind::Mutation => {}
+            OperationKind::Subscription => {
+                return Err(Rejection::new(
+                    "Subscriptions are not supported by this router yet",
+                    ErrorCode::OperationNotSupported,
+                ));
+            }
+        }
+        let variables = variables::coerce(&operation.variables, request.variables, &self.schema)?;
+        Ok((operation, variables))
     }
 
     /// `{"data": .., "errors": [..]}`, with `errors` only when there are some.

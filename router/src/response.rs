@@ -121,6 +121,12 @@ impl Rejection {
         }
     }
 
+    /// The response body as a JSON value: `{"errors": [...]}`.
+    pub fn body_json(&self) -> Value {
+        let errors = serde_json::to_value(&self.errors).unwrap_or(Value::Null);
+        Value::Object(Map::from_iter([("errors".to_owned(), errors)]))
+    }
+
     /// The response body: `{"errors": [...]}`.
     pub fn body(&self) -> Vec<u8> {
         #[derive(Serialize)]
