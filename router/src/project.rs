@@ -7,7 +7,7 @@
 //! variable, and null propagation (a null in a non-null position nulls the nearest
 //! nullable parent, which is done by truncating the buffer back to where it started).
 
-use graphql_tools::static_graphql::schema::Type;
+use graphql_tools::static_graphql::schema::{Type, TypeDefinition};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use serde_json::{Map, Value};
@@ -70,6 +70,9 @@ struct ValuePlan {
     named_type: String,
     /// `None` for leaves (scalars and enums), which are copied as they are.
     selection: Option<Selection>,
+    /// For enums, the values the public schema has: a subgraph may return one that is
+    /// `@inaccessible` or unknown to the API, which must not reach the client.
+    enum_values: Option<Vec<String>>,
 }
 
 /// The list and non-null wrappers around a field's named type.
@@ -175,6 +178,16 @@ fn compile(schema: &SchemaIndex, parent_type: &str, selection: &SelectionSet) ->
                         named_type: named.to_owned(),
                         selection: (!field.selections.items.is_empty())
                             .then(|| compile(schema, named, &field.selections)),
+                        enum_values: match schema.type_definition(named) {
+                            Some(TypeDefinition::Enum(definition)) => Some(
+                                definition
+                                    .values
+                                    .iter()
+                                    .map(|value| value.name.clone())
+                                    .collect(),
+                            ),
+                            _ => None,
+                        },
                     })
                 } else {
                     Output::Verbatim
@@ -308,10 +321,16 @@ impl<'a> Writer<'a> {
         let start = self.out.len();
         let written = match (&shape.list_of, &plan.selection, value) {
             (Some(item_shape), _, Value::Array(items)) => self.list(plan, item_shape, items),
-            (None, None, leaf) => {
-                write_json(self.out, leaf);
-                Ok(())
-            }
+            (None, None, leaf) => match &plan.enum_values {
+                Some(values) if !leaf.as_str().is_some_and(|v| values.iter().any(|x| x == v)) => {
+                    self.report_invalid_enum(plan, leaf);
+                    Err(NullBubble)
+                }
+                _ => {
+                    write_json(self.out, leaf);
+                    Ok(())
+                }
+            },
             (None, Some(selection), Value::Object(object)) => {
                 let type_name = match object.get("__typename") {
                     Some(Value::String(name)) => name.as_str(),
@@ -361,16 +380,33 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Records a non-null violation unless an error at or below this path explains it.
-    fn report_null(&mut self, plan: &ValuePlan) {
-        let path: Vec<PathSegment> = self
-            .path
+    fn current_path(&self) -> Vec<PathSegment> {
+        self.path
             .iter()
             .map(|step| match step {
                 PathStep::Key(key) => PathSegment::Key((*key).to_owned()),
                 PathStep::Index(index) => PathSegment::Index(*index),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Records an enum value the public schema does not have; the value becomes null.
+    fn report_invalid_enum(&mut self, plan: &ValuePlan, value: &Value) {
+        let path = self.current_path();
+        self.errors.push(GraphQLError {
+            message: format!(
+                "Enum \"{}\" cannot represent value: {value}",
+                plan.named_type
+            ),
+            locations: Vec::new(),
+            path: Some(path),
+            extensions: Map::new(),
+        });
+    }
+
+    /// Records a non-null violation unless an error at or below this path explains it.
+    fn report_null(&mut self, plan: &ValuePlan) {
+        let path = self.current_path();
         let explained = self.errors.iter().any(|error| {
             error
                 .path

@@ -9,13 +9,17 @@
 //! - `shareable`: 8
 //! - `overrides`: 7 (`@override`, with and without progressive labels)
 //! - `abstract_types`: 14 (interfaces, unions, `@interfaceObject`)
+//! - `inaccessible`: 14 (`@inaccessible`, `@tag`)
+//! - `enums_inputs`: 12 (enums and input objects that differ between subgraphs)
 //! - `projection`: 24 (aliases, fragments, `@skip`/`@include`, `Condition` nodes,
 //!   null propagation, error paths, partial data)
 //!
-//! Total: 83.
+//! Total: 109.
 
 mod abstract_types;
+mod enums_inputs;
 mod harness;
+mod inaccessible;
 mod keys;
 mod overrides;
 mod projection;
