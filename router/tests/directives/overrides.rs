@@ -1,10 +1,10 @@
 //! `@override`: a field moved to another subgraph, and progressive overrides whose
 //! `label` is `percent(100)`, `percent(0)` or a feature flag. 7 operations.
 //!
-//! The router plans without any active flag and with a request percentage of 0, so a
-//! `percent(p)` label with `p > 0` always takes the overriding subgraph and a flag label
-//! never does; splitting traffic by percentage is not implemented (see the router's
-//! `plan` module).
+//! The router plans with `PlannerOverrideContext::default()`: no active flag and a
+//! request percentage of 0, so a `percent(p)` label with `p > 0` always takes the
+//! overriding subgraph and a flag label never does. The planner can split traffic by
+//! percentage; the router does not draw a percentage per request yet.
 
 use async_graphql::{EmptyMutation, EmptySubscription, ID, Object, Schema};
 use serde_json::json;
