@@ -1,7 +1,28 @@
 //! What every subgraph schema needs the same way: federation, SDL export, DataLoaders.
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::{ObjectType, Schema, SchemaBuilder, SubscriptionType};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    Context, ErrorExtensions, ObjectType, Schema, SchemaBuilder, SubscriptionType,
+};
+use sea_orm::sea_query::ValueType;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, ModelTrait, PrimaryKeyToColumn,
+    QueryFilter,
+};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+/// A loader window for schemas that resolve long lists. async-graphql resolves a list in
+/// slices of 32 with a yield in between; the default 1 ms window can expire inside that
+/// yield and split one level's loads into two statements, so that a page of 50 would
+/// cost more than a page of 5.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(3);
 
 /// A schema builder with Federation v2 enabled.
 pub fn federated<Q, M, S>(query: Q, mutation: M, subscription: S) -> SchemaBuilder<Q, M, S>
@@ -26,4 +47,74 @@ where
 /// A DataLoader on the tokio runtime: loads issued while one batch gathers are sent as one.
 pub fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
     DataLoader::new(inner, tokio::spawn)
+}
+
+/// A loader's database failure as the opaque GraphQL error (logged with its cause).
+pub fn internal(error: &Arc<DbErr>) -> async_graphql::Error {
+    ServiceError::internal(error.as_ref()).extend()
+}
+
+/// Loads rows of table `E` by their UUID primary key, one `IN (..)` query per batch.
+pub struct RowLoader<E>(DatabaseConnection, PhantomData<fn() -> E>);
+
+impl<E: EntityTrait> RowLoader<E> {
+    /// A loader reading `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self(db, PhantomData)
+    }
+}
+
+impl<E> Loader<Uuid> for RowLoader<E>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    type Value = E::Model;
+    type Error = Arc<DbErr>;
+
+    #[tracing::instrument(skip_all, fields(table = E::default().table_name(), ids = ids.len()))]
+    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
+        let key = E::PrimaryKey::iter()
+            .next()
+            .ok_or_else(|| Arc::new(DbErr::Custom("a table without a primary key".into())))?
+            .into_column();
+        let rows = E::find()
+            .filter(key.is_in(ids.iter().copied()))
+            .all(&self.0)
+            .await
+            .map_err(Arc::new)?;
+        rows.into_iter()
+            .map(|row| {
+                let id = <Uuid as ValueType>::try_from(row.get(key)).map_err(|_| {
+                    Arc::new(DbErr::Type("a primary key that is not a UUID".into()))
+                })?;
+                Ok((id, row))
+            })
+            .collect()
+    }
+}
+
+/// Loads one row through the schema's [`RowLoader`] of `E`.
+pub async fn load_row<E>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let loader = ctx.data_unchecked::<DataLoader<RowLoader<E>>>();
+    loader.load_one(id).await.map_err(|e| internal(&e))
+}
+
+/// Loads rows through the schema's [`RowLoader`] of `E`, in the order of `ids`, skipping
+/// the ones that do not exist.
+pub async fn load_rows<E>(ctx: &Context<'_>, ids: &[Uuid]) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let loader = ctx.data_unchecked::<DataLoader<RowLoader<E>>>();
+    let mut found = loader
+        .load_many(ids.iter().copied())
+        .await
+        .map_err(|e| internal(&e))?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }

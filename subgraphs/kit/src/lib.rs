@@ -5,7 +5,8 @@
 //! - [`db`]: the sea-orm connection (SQLite or Postgres) with migrations run on start.
 //! - [`error`]: error codes and how client and internal errors reach GraphQL.
 //! - [`auth`]: JWT verification against identity's JWKS, giving a [`auth::Viewer`].
-//! - [`graphql`]: federation schema building, SDL export and DataLoaders.
+//! - [`graphql`]: federation schema building, SDL export and DataLoaders of rows by id.
+//! - [`paging`]: cursors, page requests, keyset lists and their loaders, connections.
 //! - [`http`]: the axum app around an async-graphql Federation v2 schema.
 //! - [`service`]: binding, background tasks and graceful shutdown of one subgraph.
 //! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod paging;
 pub mod service;
 pub mod settings;
 pub mod telemetry;

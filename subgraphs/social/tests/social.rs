@@ -733,8 +733,9 @@ async fn a_feed_page_of_fifty_costs_as_many_statements_as_a_page_of_five() {
 
 #[tokio::test]
 async fn one_statement_pages_each_parent_on_its_own() {
+    use agora_kit::paging::{self, PageRequest};
     use agora_social::store::follow;
-    use agora_social::store::list::{self, List, PageRequest};
+    use agora_social::store::list::List;
 
     let mut env = TestEnv::new();
     let url = env.database_url("social").await;
@@ -757,7 +758,7 @@ async fn one_statement_pages_each_parent_on_its_own() {
         after: None,
     };
 
-    let pages = list::pages(&db, List::Followers, &[popular, quiet, nobody], request)
+    let pages = paging::pages(&db, List::Followers, &[popular, quiet, nobody], request)
         .await
         .expect("pages");
 
@@ -771,7 +772,7 @@ async fn one_statement_pages_each_parent_on_its_own() {
         first: 2,
         after: Some(pages[&popular].entries[1].position()),
     };
-    let rest = list::pages(&db, List::Followers, &[popular], next)
+    let rest = paging::pages(&db, List::Followers, &[popular], next)
         .await
         .expect("next page");
     assert_eq!(rest[&popular].entries.len(), 1);

@@ -1,17 +1,17 @@
 //! Content's queries and its `Post`, `Comment` and `User` entity resolvers.
 
 use agora_kit::ServiceError;
+use agora_kit::graphql::load_row;
+use agora_kit::paging::{OffsetCursor, page_request, page_size};
 use async_graphql::connection::CursorType;
 use async_graphql::{Context, ID, Object, Result, ResultExt};
 use uuid::Uuid;
 
 use super::types::{
-    Comment, OffsetCursor, Post, PostConnection, PostSearchConnection, User, page_request,
-    post_connection, search_connection,
+    Comment, Post, PostConnection, PostSearchConnection, User, post_connection, search_connection,
 };
-use super::{load_comment, load_post};
 use crate::content::{Content, normalize_tag, search_terms};
-use crate::store::{search, tag};
+use crate::store::{comment, post, search, tag};
 
 /// Content's root query fields.
 pub struct Query;
@@ -23,7 +23,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(load_post(ctx, id).await?.map(Post))
+        Ok(load_row::<post::Entity>(ctx, id).await?.map(Post))
     }
 
     /// The posts carrying a hashtag, newest first (`tag` with or without `#`, any case;
@@ -57,7 +57,7 @@ impl Query {
         after: Option<String>,
     ) -> Result<PostSearchConnection> {
         let terms = search_terms(&query).extend()?;
-        let first = page_request(first, None).extend()?.first;
+        let first = page_size(first).extend()?;
         let offset = after
             .map(|cursor| OffsetCursor::decode_cursor(&cursor))
             .transpose()
@@ -82,7 +82,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(load_post(ctx, id).await?.map(Post))
+        Ok(load_row::<post::Entity>(ctx, id).await?.map(Post))
     }
 
     /// Resolves `Comment` representations in one batch; null for a comment that is gone.
@@ -95,7 +95,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(load_comment(ctx, id).await?.map(Comment))
+        Ok(load_row::<comment::Entity>(ctx, id).await?.map(Comment))
     }
 
     /// Resolves `User` representations; the content fields load in batches.

@@ -1,111 +1,27 @@
 //! Content's GraphQL types: `Post`, `Comment`, its fields on `User`, connections, inputs
 //! and payloads.
 
+use agora_kit::graphql::{load_row, load_rows};
+use agora_kit::paging::{
+    Cursor, OffsetCursor, Page, PageKey, PageRequest, Position, connection, load_count, load_page,
+    page_request,
+};
 use agora_kit::{Code, ServiceError};
-use async_graphql::connection::{
-    Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields,
-};
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{
-    Context, ErrorExtensions, ID, InputObject, Object, OutputType, Result, ResultExt, SimpleObject,
+    Context, ErrorExtensions, ID, InputObject, Object, Result, ResultExt, SimpleObject,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{PageKey, load_comments, load_count, load_page, load_post, load_posts};
 use crate::content::extract_tags;
-use crate::store::list::{List, Page, PageRequest, Position};
+use crate::store::list::List;
 use crate::store::search::Hits;
 use crate::store::{comment, post};
 
-/// Page size when `first` is omitted.
-pub const DEFAULT_PAGE: u64 = 20;
-/// The largest page a client may ask for.
-pub const MAX_PAGE: u64 = 100;
-
-/// An opaque cursor: a list entry's (time, id), base64url-encoded.
-pub struct Cursor(pub Position);
-
-impl CursorType for Cursor {
-    type Error = &'static str;
-
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| "not base64url")?;
-        let text = String::from_utf8(bytes).map_err(|_| "not text")?;
-        let (micros, id) = text.split_once(':').ok_or("no separator")?;
-        let micros: i64 = micros.parse().map_err(|_| "bad time")?;
-        let at = DateTime::from_timestamp_micros(micros).ok_or("time out of range")?;
-        let id = Uuid::parse_str(id).map_err(|_| "bad id")?;
-        Ok(Cursor(Position { at, id }))
-    }
-
-    fn encode_cursor(&self) -> String {
-        let text = format!("{}:{}", self.0.at.timestamp_micros(), self.0.id);
-        URL_SAFE_NO_PAD.encode(text)
-    }
-}
-
-/// An opaque cursor into ranked search results: how many results precede the next one.
-/// Ranks are not a stable key, so search pages by offset.
-pub struct OffsetCursor(pub u64);
-
-impl CursorType for OffsetCursor {
-    type Error = &'static str;
-
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| "not base64url")?;
-        let text = String::from_utf8(bytes).map_err(|_| "not text")?;
-        let offset = text.strip_prefix("offset:").ok_or("not an offset")?;
-        offset.parse().map(OffsetCursor).map_err(|_| "bad offset")
-    }
-
-    fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("offset:{}", self.0))
-    }
-}
-
-/// Turns `first` and `after` into a page request, or `BAD_USER_INPUT` naming the argument.
-pub fn page_request(
-    first: Option<i32>,
-    after: Option<String>,
-) -> Result<PageRequest, ServiceError> {
-    let first = match first {
-        None => DEFAULT_PAGE,
-        Some(n) => u64::try_from(n)
-            .ok()
-            .filter(|n| *n <= MAX_PAGE)
-            .ok_or_else(|| {
-                ServiceError::bad_input("first", format!("first must be between 0 and {MAX_PAGE}"))
-            })?,
-    };
-    let after = after
-        .map(|cursor| Cursor::decode_cursor(&cursor))
-        .transpose()
-        .map_err(|_| ServiceError::bad_input("after", "after is not a cursor from this list"))?
-        .map(|cursor| cursor.0);
-    Ok(PageRequest { first, after })
-}
-
-/// A Relay connection over `nodes` (in page order), each with the cursor `position` gives.
-fn connection<T, N, C, E>(
-    request: PageRequest,
-    has_next: bool,
-    rows: Vec<T>,
-    position: impl Fn(&T) -> Position,
-    node: impl Fn(T) -> N,
-) -> Connection<Cursor, N, EmptyFields, EmptyFields, C, E>
-where
-    N: OutputType,
-    C: ConnectionNameType,
-    E: EdgeNameType,
-{
-    let mut connection = Connection::new(request.after.is_some(), has_next);
-    connection.edges = rows
-        .into_iter()
-        .map(|row| Edge::new(Cursor(position(&row)), node(row)))
-        .collect();
-    connection
+/// The keyset position of a post or comment: its creation time and id.
+fn position(at: DateTime<Utc>, id: Uuid) -> Position {
+    Position { at, id }
 }
 
 /// A connection of the posts a page lists, loaded in one batch.
@@ -115,17 +31,11 @@ pub async fn post_connection(
     page: Page,
 ) -> Result<PostConnection> {
     let ids: Vec<Uuid> = page.entries.iter().map(|entry| entry.node).collect();
-    let posts = load_posts(ctx, &ids).await?;
-    Ok(connection(
-        request,
-        page.has_next,
-        posts,
-        |p| Position {
-            at: p.created_at,
-            id: p.id,
-        },
-        Post,
-    ))
+    let posts = load_rows::<post::Entity>(ctx, &ids).await?;
+    let edges = posts
+        .into_iter()
+        .map(|p| (position(p.created_at, p.id), Post(p)));
+    Ok(connection(request, page.has_next, EmptyFields, edges))
 }
 
 /// A connection of ranked search hits starting after `offset` results.
@@ -134,7 +44,7 @@ pub async fn search_connection(
     offset: u64,
     hits: Hits,
 ) -> Result<PostSearchConnection> {
-    let posts = load_posts(ctx, &hits.posts).await?;
+    let posts = load_rows::<post::Entity>(ctx, &hits.posts).await?;
     let mut connection = Connection::new(offset > 0, hits.has_next);
     connection.edges = posts
         .into_iter()
@@ -144,29 +54,7 @@ pub async fn search_connection(
     Ok(connection)
 }
 
-macro_rules! names {
-    ($($(#[$doc:meta])* $connection:ident, $edge:ident => $name:literal;)*) => {$(
-        $(#[$doc])*
-        pub struct $connection;
-
-        impl ConnectionNameType for $connection {
-            fn type_name<T: OutputType>() -> String {
-                concat!($name, "Connection").to_owned()
-            }
-        }
-
-        #[doc = concat!("`", $name, "Edge`.")]
-        pub struct $edge;
-
-        impl EdgeNameType for $edge {
-            fn type_name<T: OutputType>() -> String {
-                concat!($name, "Edge").to_owned()
-            }
-        }
-    )*};
-}
-
-names! {
+agora_kit::connection_names! {
     /// `PostConnection`: an author's posts, or a tag's.
     PostName, PostEdgeName => "Post";
     /// `CommentConnection`: the comments under a post.
@@ -236,17 +124,11 @@ impl Post {
         };
         let page = load_page(ctx, key).await?;
         let ids: Vec<Uuid> = page.entries.iter().map(|entry| entry.node).collect();
-        let comments = load_comments(ctx, &ids).await?;
-        Ok(connection(
-            request,
-            page.has_next,
-            comments,
-            |c| Position {
-                at: c.created_at,
-                id: c.id,
-            },
-            Comment,
-        ))
+        let comments = load_rows::<comment::Entity>(ctx, &ids).await?;
+        let edges = comments
+            .into_iter()
+            .map(|c| (position(c.created_at, c.id), Comment(c)));
+        Ok(connection(request, page.has_next, EmptyFields, edges))
     }
 
     /// How many comments it has.
@@ -267,7 +149,7 @@ impl Comment {
 
     /// The post it is under.
     async fn post(&self, ctx: &Context<'_>) -> Result<Post> {
-        load_post(ctx, self.0.post_id)
+        load_row::<post::Entity>(ctx, self.0.post_id)
             .await?
             .map(Post)
             .ok_or_else(|| ServiceError::new(Code::NotFound, "post not found").extend())
@@ -418,35 +300,4 @@ pub struct DeleteCommentPayload {
     pub deleted_comment_id: ID,
     /// The post it was under, with its comments as they are now.
     pub post: Post,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_survives_the_round_trip_to_the_microsecond() {
-        let position = Position {
-            at: crate::store::micros(Utc::now()),
-            id: Uuid::now_v7(),
-        };
-        let encoded = Cursor(position).encode_cursor();
-        assert_eq!(Cursor::decode_cursor(&encoded).unwrap().0, position);
-        assert!(Cursor::decode_cursor("garbage!").is_err());
-    }
-
-    #[test]
-    fn page_arguments_are_bounded_and_name_the_argument_at_fault() {
-        assert_eq!(page_request(None, None).unwrap().first, DEFAULT_PAGE);
-        assert_eq!(
-            page_request(Some(-1), None).unwrap_err().field,
-            Some("first")
-        );
-        assert_eq!(
-            page_request(Some(101), None).unwrap_err().field,
-            Some("first")
-        );
-        let bad_cursor = page_request(Some(5), Some("nope".into())).unwrap_err();
-        assert_eq!(bad_cursor.field, Some("after"));
-    }
 }

@@ -58,15 +58,6 @@ pub async fn find_for_update(
     Entity::find_by_id(id).lock_exclusive().one(conn).await
 }
 
-/// The comments with the given ids (for DataLoader batches), in no particular order.
-#[tracing::instrument(skip_all, fields(ids = ids.len()))]
-pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
-    Entity::find()
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-}
-
 /// Deletes one comment.
 #[tracing::instrument(skip_all)]
 pub async fn delete(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {

@@ -4,8 +4,8 @@
 //! - [`comment`]: comments, by id and by post.
 //! - [`tag`]: the hashtag index, one row per (tag, post).
 //! - [`search`]: full-text search over post bodies, on either backend.
-//! - [`list`]: the keyset pages and counts the per-parent fields share, many parents in
-//!   one statement so that DataLoaders can batch them.
+//! - [`list`]: the per-parent lists (an author's posts, a post's comments), read by the
+//!   kit's keyset pages and counts.
 
 pub mod comment;
 pub mod list;

@@ -68,15 +68,6 @@ pub async fn find_locked(
     query.one(conn).await
 }
 
-/// The posts with the given ids (for DataLoader batches), in no particular order.
-#[tracing::instrument(skip_all, fields(ids = ids.len()))]
-pub async fn find_many(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
-    Entity::find()
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-}
-
 /// Replaces a post's body and marks it edited at `at`; returns the post as it is now.
 #[tracing::instrument(skip_all)]
 pub async fn update_body(

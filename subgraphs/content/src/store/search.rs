@@ -2,6 +2,7 @@
 //! `m0002_post_search` migration): SQLite FTS5 ranked by `bm25`, Postgres `tsvector`
 //! ranked by `ts_rank`. Ties go to the newer post.
 
+use agora_kit::paging::split_page;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
@@ -55,11 +56,7 @@ pub async fn search(
         }
     };
     let rows = Hit::find_by_statement(statement).all(conn).await?;
-    let has_next = rows.len() as u64 > first;
-    let posts = rows
-        .into_iter()
-        .take(usize::try_from(first).unwrap_or(usize::MAX))
-        .map(|hit| hit.post_id)
-        .collect();
+    let (rows, has_next) = split_page(rows, first);
+    let posts = rows.into_iter().map(|hit| hit.post_id).collect();
     Ok(Hits { posts, has_next })
 }

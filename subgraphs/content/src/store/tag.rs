@@ -1,12 +1,10 @@
 //! The hashtag index: one row per (tag, post), with the post's creation time so that a
 //! tag's posts page newest first from one index range.
 
+use agora_kit::paging::{Entry, Page, PageRequest, beyond, split_page};
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
-
-use super::list::{Entry, Page, PageRequest};
 
 /// A (tag, post) row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -80,15 +78,7 @@ pub async fn page(
 ) -> Result<Page, DbErr> {
     let mut query = Entity::find().filter(Column::Tag.eq(tag));
     if let Some(after) = request.after {
-        query = query.filter(
-            Cond::any()
-                .add(Expr::col(Column::CreatedAt).lt(after.at))
-                .add(
-                    Cond::all()
-                        .add(Expr::col(Column::CreatedAt).eq(after.at))
-                        .add(Expr::col(Column::PostId).lt(after.id)),
-                ),
-        );
+        query = query.filter(beyond(Column::CreatedAt, Column::PostId, after, true));
     }
     let rows = query
         .order_by_desc(Column::CreatedAt)
@@ -96,10 +86,9 @@ pub async fn page(
         .limit(request.first.saturating_add(1))
         .all(conn)
         .await?;
-    let has_next = rows.len() as u64 > request.first;
+    let (rows, has_next) = split_page(rows, request.first);
     let entries = rows
         .into_iter()
-        .take(usize::try_from(request.first).unwrap_or(usize::MAX))
         .map(|row| Entry {
             node: row.post_id,
             at: row.created_at,

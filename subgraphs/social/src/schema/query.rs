@@ -3,8 +3,9 @@
 use agora_kit::auth::viewer;
 use async_graphql::{Context, ID, Object, Result, ResultExt};
 
-use super::types::{FeedConnection, Post, SavedPostConnection, User, connection, page_request};
-use super::{PageKey, load_page};
+use agora_kit::paging::{PageKey, load_page, page_request};
+
+use super::types::{FeedConnection, Post, SavedPostConnection, User, connection};
 use crate::store::list::List;
 
 /// Social's root query fields.

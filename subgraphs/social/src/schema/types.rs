@@ -1,74 +1,21 @@
 //! Social's GraphQL types: its fields on `User` and `Post`, connections, inputs, payloads.
 
-use agora_kit::ServiceError;
 use agora_kit::auth::optional_viewer;
-use async_graphql::connection::{
-    Connection, ConnectionNameType, CursorType, Edge, EdgeNameType, EmptyFields,
+use agora_kit::paging::{
+    Cursor, MemberKey, Page, PageKey, load_count, load_member, load_page, page_request,
 };
+use async_graphql::connection::{Connection, ConnectionNameType, EdgeNameType, EmptyFields};
 use async_graphql::{
     Context, ID, InputObject, Object, OutputType, Result, ResultExt, SimpleObject,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::DateTime;
 use uuid::Uuid;
 
-use super::{MemberKey, PageKey, load_count, load_member, load_page};
-use crate::store::list::{List, Page, PageRequest, Position};
-
-/// Page size when `first` is omitted.
-pub const DEFAULT_PAGE: u64 = 20;
-/// The largest page a client may ask for.
-pub const MAX_PAGE: u64 = 100;
-
-/// An opaque cursor: a list entry's (time, id), base64url-encoded.
-pub struct Cursor(pub Position);
-
-impl CursorType for Cursor {
-    type Error = &'static str;
-
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| "not base64url")?;
-        let text = String::from_utf8(bytes).map_err(|_| "not text")?;
-        let (micros, id) = text.split_once(':').ok_or("no separator")?;
-        let micros: i64 = micros.parse().map_err(|_| "bad time")?;
-        let at = DateTime::from_timestamp_micros(micros).ok_or("time out of range")?;
-        let id = Uuid::parse_str(id).map_err(|_| "bad id")?;
-        Ok(Cursor(Position { at, id }))
-    }
-
-    fn encode_cursor(&self) -> String {
-        let text = format!("{}:{}", self.0.at.timestamp_micros(), self.0.id);
-        URL_SAFE_NO_PAD.encode(text)
-    }
-}
-
-/// Turns `first` and `after` into a page request, or `BAD_USER_INPUT` naming the argument.
-pub fn page_request(
-    first: Option<i32>,
-    after: Option<String>,
-) -> Result<PageRequest, ServiceError> {
-    let first = match first {
-        None => DEFAULT_PAGE,
-        Some(n) => u64::try_from(n)
-            .ok()
-            .filter(|n| *n <= MAX_PAGE)
-            .ok_or_else(|| {
-                ServiceError::bad_input("first", format!("first must be between 0 and {MAX_PAGE}"))
-            })?,
-    };
-    let after = after
-        .map(|cursor| Cursor::decode_cursor(&cursor))
-        .transpose()
-        .map_err(|_| ServiceError::bad_input("after", "after is not a cursor from this list"))?
-        .map(|cursor| cursor.0);
-    Ok(PageRequest { first, after })
-}
+use crate::store::list::List;
 
 /// A Relay connection over the loaded page of `key`, each node made from its id by `node`.
 pub fn connection<N, C, E>(
     page: Page,
-    key: PageKey,
+    key: PageKey<List>,
     node: impl Fn(Uuid) -> N,
 ) -> Connection<Cursor, N, Total, EmptyFields, C, E>
 where
@@ -80,14 +27,11 @@ where
         list: key.list,
         parent: key.parent,
     };
-    let mut connection =
-        Connection::with_additional_fields(key.request.after.is_some(), page.has_next, total);
-    connection.edges = page
+    let edges = page
         .entries
         .iter()
-        .map(|entry| Edge::new(Cursor(entry.position()), node(entry.node)))
-        .collect();
-    connection
+        .map(|entry| (entry.position(), node(entry.node)));
+    agora_kit::paging::connection(key.request, page.has_next, total, edges)
 }
 
 /// The fields every social connection adds to Relay's: `totalCount`, loaded only when
@@ -105,29 +49,7 @@ impl Total {
     }
 }
 
-macro_rules! names {
-    ($($(#[$doc:meta])* $connection:ident, $edge:ident => $name:literal;)*) => {$(
-        $(#[$doc])*
-        pub struct $connection;
-
-        impl ConnectionNameType for $connection {
-            fn type_name<T: OutputType>() -> String {
-                concat!($name, "Connection").to_owned()
-            }
-        }
-
-        #[doc = concat!("Names the edges of `", $name, "Connection`.")]
-        pub struct $edge;
-
-        impl EdgeNameType for $edge {
-            fn type_name<T: OutputType>() -> String {
-                concat!($name, "Edge").to_owned()
-            }
-        }
-    )*};
-}
-
-names! {
+agora_kit::connection_names! {
     /// `FollowConnection`: followers or followed users. Named for social so that it never
     /// collides with another subgraph's `UserConnection` in the supergraph.
     FollowName, FollowEdgeName => "Follow";
@@ -364,35 +286,4 @@ pub struct SavePostPayload {
 pub struct UnsavePostPayload {
     /// The post no longer saved.
     pub post: Post,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_survives_the_round_trip_to_the_microsecond() {
-        let position = Position {
-            at: crate::store::micros(chrono::Utc::now()),
-            id: Uuid::now_v7(),
-        };
-        let encoded = Cursor(position).encode_cursor();
-        assert_eq!(Cursor::decode_cursor(&encoded).unwrap().0, position);
-        assert!(Cursor::decode_cursor("garbage!").is_err());
-    }
-
-    #[test]
-    fn page_arguments_are_bounded_and_name_the_argument_at_fault() {
-        assert_eq!(page_request(None, None).unwrap().first, DEFAULT_PAGE);
-        assert_eq!(
-            page_request(Some(-1), None).unwrap_err().field,
-            Some("first")
-        );
-        assert_eq!(
-            page_request(Some(101), None).unwrap_err().field,
-            Some("first")
-        );
-        let bad_cursor = page_request(Some(5), Some("nope".into())).unwrap_err();
-        assert_eq!(bad_cursor.field, Some("after"));
-    }
 }

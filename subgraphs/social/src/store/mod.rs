@@ -3,8 +3,8 @@
 //! - [`follow`], [`like`], [`save`]: who follows whom, who liked or saved which post.
 //! - [`post`]: the replica of content's posts (id, author, creation time, tombstone).
 //! - [`timeline`]: home timelines, one row per post per reader (fan-out on write).
-//! - [`list`]: the reads they share: keyset pages, counts and membership, many parents at
-//!   once so that DataLoaders can batch them.
+//! - [`list`]: the lists they make, read by the kit's keyset pages, counts and
+//!   membership.
 
 pub mod follow;
 pub mod like;

@@ -1,0 +1,227 @@
+//! Keyset reads of per-parent lists: a table read as "nodes of a parent", ordered by
+//! (`created_at`, node id), for many parents in one statement so that a DataLoader can
+//! batch them.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{
+    Alias, Cond, Expr, ExprTrait, Func, IntoColumnRef, Order, Query, WindowStatement,
+};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use uuid::Uuid;
+
+use super::cursor::Position;
+use super::request::PageRequest;
+
+/// Every list orders by this column, then by its node column.
+const AT: &str = "created_at";
+
+/// One of a domain's lists: which table, whose rows (`parent`), what they list (`node`),
+/// and in which direction. Implemented by a small domain enum; the kit reads only names.
+pub trait List: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    /// The table holding the list's rows.
+    fn table(self) -> &'static str;
+    /// The column naming whose list a row is in (a UUID).
+    fn parent(self) -> &'static str;
+    /// The column naming what a row lists (a UUID); it breaks ties between equal times.
+    fn node(self) -> &'static str;
+    /// Newest first (the default), or oldest first (conversation order).
+    fn newest_first(self) -> bool {
+        true
+    }
+}
+
+/// One entry of a page: the node listed and its time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The user, post or comment listed.
+    pub node: Uuid,
+    /// When it entered the list.
+    pub at: DateTime<Utc>,
+}
+
+impl Entry {
+    /// This entry's place, for a cursor.
+    pub fn position(&self) -> Position {
+        Position {
+            at: self.at,
+            id: self.node,
+        }
+    }
+}
+
+/// A page of one parent's list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    /// In the list's order.
+    pub entries: Vec<Entry>,
+    /// Whether entries follow this page.
+    pub has_next: bool,
+}
+
+/// Rows read one beyond the page size: the first `first` of them, and whether there was
+/// the extra one (that is, whether a next page exists).
+pub fn split_page<T>(mut rows: Vec<T>, first: u64) -> (Vec<T>, bool) {
+    let keep = usize::try_from(first).unwrap_or(usize::MAX);
+    let has_next = rows.len() > keep;
+    rows.truncate(keep);
+    (rows, has_next)
+}
+
+/// The rows strictly beyond `after` in (`at`, `id`) order: older ones when the list is
+/// newest first, newer ones otherwise.
+pub fn beyond<C>(at: C, id: C, after: Position, newest_first: bool) -> Cond
+where
+    C: IntoColumnRef + Clone,
+{
+    let (at, id) = (Expr::col(at), Expr::col(id));
+    if newest_first {
+        Cond::any()
+            .add(at.clone().lt(after.at))
+            .add(Cond::all().add(at.eq(after.at)).add(id.lt(after.id)))
+    } else {
+        Cond::any()
+            .add(at.clone().gt(after.at))
+            .add(Cond::all().add(at.eq(after.at)).add(id.gt(after.id)))
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Row {
+    parent: Uuid,
+    node: Uuid,
+    at: DateTime<Utc>,
+}
+
+/// The same page of `list` for each of `parents`, in one statement: a window function
+/// numbers each parent's entries and keeps the first `first + 1` (the extra one only tells
+/// whether a next page exists). Parents with empty lists are absent from the map.
+#[tracing::instrument(skip_all, fields(list = ?list, parents = parents.len()))]
+pub async fn pages<L: List>(
+    conn: &impl ConnectionTrait,
+    list: L,
+    parents: &[Uuid],
+    request: PageRequest,
+) -> Result<HashMap<Uuid, Page>, DbErr> {
+    let (parent, node, at) = (
+        Alias::new(list.parent()),
+        Alias::new(list.node()),
+        Alias::new(AT),
+    );
+    let order = if list.newest_first() {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let mut window = WindowStatement::partition_by(parent.clone());
+    window
+        .order_by(at.clone(), order.clone())
+        .order_by(node.clone(), order);
+    let mut inner = Query::select();
+    inner
+        .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
+        .expr_as(Expr::col(node.clone()), Alias::new("node"))
+        .expr_as(Expr::col(at.clone()), Alias::new("at"))
+        .expr_window_as(
+            Func::cust(Alias::new("ROW_NUMBER")),
+            window,
+            Alias::new("rn"),
+        )
+        .from(Alias::new(list.table()))
+        .and_where(Expr::col(parent).is_in(parents.iter().copied()));
+    if let Some(after) = request.after {
+        inner.cond_where(beyond(at, node, after, list.newest_first()));
+    }
+    let keep = i64::try_from(request.first.saturating_add(1)).unwrap_or(i64::MAX);
+    let outer = Query::select()
+        .columns([Alias::new("parent"), Alias::new("node"), Alias::new("at")])
+        .from_subquery(inner, Alias::new("page"))
+        .and_where(Expr::col(Alias::new("rn")).lte(keep))
+        .order_by(Alias::new("parent"), Order::Asc)
+        .order_by(Alias::new("rn"), Order::Asc)
+        .to_owned();
+    let statement = conn.get_database_backend().build(&outer);
+    let rows = Row::find_by_statement(statement).all(conn).await?;
+    let mut pages: HashMap<Uuid, Page> = HashMap::new();
+    for row in rows {
+        let page = pages.entry(row.parent).or_default();
+        if page.entries.len() as u64 == request.first {
+            page.has_next = true;
+        } else {
+            page.entries.push(Entry {
+                node: row.node,
+                at: row.at,
+            });
+        }
+    }
+    Ok(pages)
+}
+
+#[derive(FromQueryResult)]
+struct Count {
+    parent: Uuid,
+    count: i64,
+}
+
+/// The length of `list` for each of `parents`, in one `GROUP BY`; empty lists are absent.
+#[tracing::instrument(skip_all, fields(list = ?list, parents = parents.len()))]
+pub async fn counts<L: List>(
+    conn: &impl ConnectionTrait,
+    list: L,
+    parents: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, DbErr> {
+    let parent = Alias::new(list.parent());
+    let select = Query::select()
+        .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
+        .expr_as(Expr::col(parent.clone()).count(), Alias::new("count"))
+        .from(Alias::new(list.table()))
+        .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+        .group_by_col(parent)
+        .to_owned();
+    let statement = conn.get_database_backend().build(&select);
+    let rows = Count::find_by_statement(statement).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.parent, row.count))
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct Node {
+    node: Uuid,
+}
+
+/// Which of `nodes` are in `parent`'s list (does the viewer follow them, like them).
+#[tracing::instrument(skip_all, fields(list = ?list, nodes = nodes.len()))]
+pub async fn members<L: List>(
+    conn: &impl ConnectionTrait,
+    list: L,
+    parent: Uuid,
+    nodes: &[Uuid],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let node = Alias::new(list.node());
+    let select = Query::select()
+        .expr_as(Expr::col(node.clone()), Alias::new("node"))
+        .from(Alias::new(list.table()))
+        .and_where(Expr::col(Alias::new(list.parent())).eq(parent))
+        .and_where(Expr::col(node).is_in(nodes.iter().copied()))
+        .to_owned();
+    let statement = conn.get_database_backend().build(&select);
+    let rows = Node::find_by_statement(statement).all(conn).await?;
+    Ok(rows.into_iter().map(|row| row.node).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_page;
+
+    #[test]
+    fn the_extra_row_only_says_that_a_next_page_exists() {
+        assert_eq!(split_page(vec![1, 2, 3], 2), (vec![1, 2], true));
+        assert_eq!(split_page(vec![1, 2], 2), (vec![1, 2], false));
+        assert_eq!(split_page(Vec::<u8>::new(), 0), (vec![], false));
+    }
+}
