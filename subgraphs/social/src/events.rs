@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::{follow, like, post, save, timeline};
+use crate::store::{follow, post, reaction, timeline};
 
 /// The source attribute of social's events.
 pub const SOURCE: &str = "social";
@@ -158,8 +158,7 @@ pub async fn post_deleted(
 ) -> Result<(), HandlerError> {
     post::mark_deleted(txn, deleted.id, deleted.author_id, at).await?;
     timeline::remove_post(txn, deleted.id).await?;
-    like::delete_for_post(txn, deleted.id).await?;
-    save::delete_for_post(txn, deleted.id).await?;
+    reaction::delete_for_post(txn, deleted.id).await?;
     Ok(())
 }
 
@@ -189,8 +188,7 @@ pub async fn user_deleted(
     at: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     follow::delete_user(txn, deleted.id).await?;
-    like::delete_user(txn, deleted.id).await?;
-    save::delete_user(txn, deleted.id).await?;
+    reaction::delete_user(txn, deleted.id).await?;
     timeline::remove_user(txn, deleted.id).await?;
     post::mark_author_deleted(txn, deleted.id, at).await?;
     Ok(())

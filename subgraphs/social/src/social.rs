@@ -17,7 +17,8 @@ use crate::events::{
     POST_LIKED, POST_UNLIKED, PostLiked, PostUnliked, SOURCE, USER_FOLLOWED, USER_UNFOLLOWED,
     UserFollowed, UserUnfollowed,
 };
-use crate::store::{follow, like, post, save, timeline};
+use crate::store::reaction::{self, Reaction};
+use crate::store::{follow, post, timeline};
 
 /// How many of a followee's newest posts a new follow copies into the follower's feed.
 pub const BACKFILL: u64 = 20;
@@ -77,7 +78,7 @@ impl Social {
         let txn = self.db.begin().await?;
         let target = live_post(&txn, post_id).await?;
         let now = Utc::now();
-        if like::insert(&txn, post_id, viewer, now).await? {
+        if reaction::insert(&txn, Reaction::Like, viewer, post_id, now).await? {
             let payload = PostLiked {
                 post_id,
                 post_author_id: target.author_id,
@@ -95,7 +96,7 @@ impl Social {
     pub async fn unlike(&self, viewer: Uuid, post_id: Uuid) -> Result<(), SocialError> {
         let txn = self.db.begin().await?;
         let target = live_post(&txn, post_id).await?;
-        if like::delete(&txn, post_id, viewer).await? {
+        if reaction::delete(&txn, Reaction::Like, viewer, post_id).await? {
             let payload = PostUnliked {
                 post_id,
                 post_author_id: target.author_id,
@@ -112,7 +113,7 @@ impl Social {
     pub async fn save(&self, viewer: Uuid, post_id: Uuid) -> Result<(), SocialError> {
         let txn = self.db.begin().await?;
         live_post(&txn, post_id).await?;
-        save::insert(&txn, viewer, post_id, Utc::now()).await?;
+        reaction::insert(&txn, Reaction::Save, viewer, post_id, Utc::now()).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -121,7 +122,7 @@ impl Social {
     pub async fn unsave(&self, viewer: Uuid, post_id: Uuid) -> Result<(), SocialError> {
         let txn = self.db.begin().await?;
         live_post(&txn, post_id).await?;
-        save::delete(&txn, viewer, post_id).await?;
+        reaction::delete(&txn, Reaction::Save, viewer, post_id).await?;
         txn.commit().await?;
         Ok(())
     }

@@ -1,16 +1,16 @@
 //! Social's tables (sea-orm entities) and the functions that read and write them.
 //!
-//! - [`follow`], [`like`], [`save`]: who follows whom, who liked or saved which post.
+//! - [`follow`]: who follows whom.
+//! - [`reaction`]: who liked or saved which post.
 //! - [`post`]: the replica of content's posts (id, author, creation time, tombstone).
 //! - [`timeline`]: home timelines, one row per post per reader (fan-out on write).
 //! - [`list`]: the lists they make, read by the kit's keyset pages, counts and
 //!   membership.
 
 pub mod follow;
-pub mod like;
 pub mod list;
 pub mod post;
-pub mod save;
+pub mod reaction;
 pub mod timeline;
 
 use chrono::{DateTime, SubsecRound, Utc};
