@@ -184,10 +184,7 @@ impl Content {
         txn: DatabaseTransaction,
         envelope: &Envelope,
     ) -> Result<(), ContentError> {
-        events::enqueue(&txn, envelope).await?;
-        txn.commit().await?;
-        self.outbox.notify_one();
-        Ok(())
+        Ok(events::commit_with(txn, envelope, &self.outbox).await?)
     }
 }
 

@@ -34,17 +34,9 @@ use agora_kit::{Settings, db, http};
 
 use crate::content::Content;
 
-/// Deliveries of one event before it is dead-lettered.
-const MAX_DELIVER: u32 = 5;
-
 /// The consumer of identity's account deletions, as the bus knows it (`content-IDENTITY`).
 pub fn identity_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        name: "content".into(),
-        domain: events::IDENTITY.into(),
-        event_types: vec![events::USER_DELETED.into()],
-        max_deliver: MAX_DELIVER,
-    }
+    ConsumerSpec::new("content", events::IDENTITY, &[events::USER_DELETED])
 }
 
 /// Connects content's database, opens its consumer, and binds its HTTP service with the

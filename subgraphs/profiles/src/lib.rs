@@ -20,17 +20,9 @@ use agora_kit::{Settings, db, http};
 
 use crate::profiles::Profiles;
 
-/// Deliveries of one event before it is dead-lettered.
-const MAX_DELIVER: u32 = 5;
-
 /// The consumer of identity's events, as the bus knows it.
 pub fn identity_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        name: "profiles".into(),
-        domain: "identity".into(),
-        event_types: vec![events::USER_REGISTERED.into()],
-        max_deliver: MAX_DELIVER,
-    }
+    ConsumerSpec::new("profiles", "identity", &[events::USER_REGISTERED])
 }
 
 /// Connects profiles' database, opens its consumer, and binds its HTTP service with the

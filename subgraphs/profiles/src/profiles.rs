@@ -46,13 +46,8 @@ impl Profiles {
             display_name: updated.display_name.clone(),
             updated_at: updated.updated_at,
         };
-        events::enqueue(
-            &txn,
-            &Envelope::new(SOURCE, PROFILE_UPDATED, user_id, &payload),
-        )
-        .await?;
-        txn.commit().await?;
-        self.outbox.notify_one();
+        let envelope = Envelope::new(SOURCE, PROFILE_UPDATED, user_id, &payload);
+        events::commit_with(txn, &envelope, &self.outbox).await?;
         Ok(updated)
     }
 }

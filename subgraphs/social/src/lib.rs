@@ -37,27 +37,18 @@ use agora_kit::{Settings, db, http};
 
 use crate::social::Social;
 
-/// Deliveries of one event before it is dead-lettered.
-const MAX_DELIVER: u32 = 5;
-
 /// The consumer of content's post events, as the bus knows it (`social-CONTENT`).
 pub fn content_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        name: "social".into(),
-        domain: events::CONTENT.into(),
-        event_types: vec![events::POST_CREATED.into(), events::POST_DELETED.into()],
-        max_deliver: MAX_DELIVER,
-    }
+    ConsumerSpec::new(
+        "social",
+        events::CONTENT,
+        &[events::POST_CREATED, events::POST_DELETED],
+    )
 }
 
 /// The consumer of identity's account deletions, as the bus knows it (`social-IDENTITY`).
 pub fn identity_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        name: "social".into(),
-        domain: events::IDENTITY.into(),
-        event_types: vec![events::USER_DELETED.into()],
-        max_deliver: MAX_DELIVER,
-    }
+    ConsumerSpec::new("social", events::IDENTITY, &[events::USER_DELETED])
 }
 
 /// Connects social's database, opens its consumers, and binds its HTTP service with the

@@ -127,16 +127,13 @@ impl Social {
         Ok(())
     }
 
-    /// Enqueues `envelope` in `txn`, commits, and wakes the relay.
+    /// Enqueues `envelope`, commits, and wakes the relay.
     async fn commit_with(
         &self,
         txn: DatabaseTransaction,
         envelope: &Envelope,
     ) -> Result<(), SocialError> {
-        events::enqueue(&txn, envelope).await?;
-        txn.commit().await?;
-        self.outbox.notify_one();
-        Ok(())
+        Ok(events::commit_with(txn, envelope, &self.outbox).await?)
     }
 }
 

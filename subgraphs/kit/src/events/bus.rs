@@ -110,6 +110,22 @@ pub struct ConsumerSpec {
     pub max_deliver: u32,
 }
 
+/// Deliveries of one event before it is dead-lettered, unless a consumer says otherwise.
+pub const DEFAULT_MAX_DELIVER: u32 = 5;
+
+impl ConsumerSpec {
+    /// Consumer `name` of `domain`'s `event_types`, dead-lettering after
+    /// [`DEFAULT_MAX_DELIVER`] deliveries.
+    pub fn new(name: &str, domain: &str, event_types: &[&str]) -> Self {
+        Self {
+            name: name.to_owned(),
+            domain: domain.to_owned(),
+            event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
+            max_deliver: DEFAULT_MAX_DELIVER,
+        }
+    }
+}
+
 /// The deliveries of one durable consumer, in stream order.
 #[async_trait]
 pub trait EventStream: Send {

@@ -5,7 +5,8 @@
 //! - `envelope`: the CloudEvents 1.0 JSON envelope.
 //! - `bus`: the [`EventBus`] and [`EventStream`] traits, [`Delivery`], [`connect`].
 //! - `jetstream`, `embedded`: the two buses.
-//! - `outbox`: [`enqueue`] in the domain transaction, [`OutboxRelay`] to publish.
+//! - `outbox`: [`enqueue`] in the domain transaction (or [`commit_with`] it), [`OutboxRelay`]
+//!   to publish.
 //! - `consumer`: [`Handler`] and [`Consumer`], effect + inbox row in one transaction.
 //! - `migration`: the `outbox` and `inbox` tables; `tables`: their entities.
 //! - `backoff`, `error`: shared pieces.
@@ -23,8 +24,8 @@ pub mod tables;
 
 pub use backoff::Backoff;
 pub use bus::{
-    BusConfig, BusTuning, ConsumerSpec, DEFAULT_ACK_WAIT, Delivery, EventBus, EventStream, connect,
-    connect_with,
+    BusConfig, BusTuning, ConsumerSpec, DEFAULT_ACK_WAIT, DEFAULT_MAX_DELIVER, Delivery, EventBus,
+    EventStream, connect, connect_with,
 };
 pub use consumer::{Consumer, Handler, Outcome};
 pub use embedded::EmbeddedBus;
@@ -32,4 +33,4 @@ pub use envelope::{CONTENT_TYPE, Envelope, SPEC_VERSION};
 pub use error::{EventError, HandlerError};
 pub use jetstream::JetStreamBus;
 pub use migration::EventTablesMigration;
-pub use outbox::{OutboxRelay, enqueue};
+pub use outbox::{OutboxRelay, commit_with, enqueue};

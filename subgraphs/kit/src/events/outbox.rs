@@ -11,8 +11,8 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +43,19 @@ pub async fn enqueue(conn: &impl ConnectionTrait, envelope: &Envelope) -> Result
     outbox::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
+    Ok(())
+}
+
+/// The usual end of a change that emits one event: enqueues `envelope` in `txn`, commits,
+/// and wakes the relay (`waker`, from [`OutboxRelay::waker`]).
+pub async fn commit_with(
+    txn: DatabaseTransaction,
+    envelope: &Envelope,
+    waker: &Notify,
+) -> Result<(), DbErr> {
+    enqueue(&txn, envelope).await?;
+    txn.commit().await?;
+    waker.notify_one();
     Ok(())
 }
 
