@@ -6,6 +6,7 @@ mod types;
 
 use std::sync::Arc;
 
+use agora_kit::graphql::{RowLoader, loader};
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::accounts::Identity;
@@ -19,7 +20,7 @@ pub type IdentitySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema around the account flows.
 pub fn build(identity: Arc<Identity>) -> IdentitySchema {
-    let accounts = agora_kit::graphql::loader(AccountLoader(identity.db.clone()));
+    let accounts = loader(RowLoader::<account::Entity>::new(identity.db.clone()));
     builder().data(identity).data(accounts).finish()
 }
 
@@ -30,20 +31,4 @@ pub fn sdl() -> String {
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     agora_kit::graphql::federated(Query, Mutation, EmptySubscription)
-}
-
-/// Loads accounts by id in one query per batch of entity representations.
-pub struct AccountLoader(sea_orm::DatabaseConnection);
-
-impl async_graphql::dataloader::Loader<uuid::Uuid> for AccountLoader {
-    type Value = account::Model;
-    type Error = Arc<sea_orm::DbErr>;
-
-    async fn load(
-        &self,
-        ids: &[uuid::Uuid],
-    ) -> Result<std::collections::HashMap<uuid::Uuid, account::Model>, Self::Error> {
-        let rows = account::find_many(&self.0, ids).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-    }
 }

@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use agora_kit::ServiceError;
 use agora_kit::auth::optional_viewer;
-use async_graphql::dataloader::DataLoader;
+use agora_kit::graphql::load_row;
 use async_graphql::{Context, ErrorExtensions, ID, Object, Result, ResultExt};
 use uuid::Uuid;
 
-use super::AccountLoader;
 use super::types::User;
 use crate::accounts::Identity;
 use crate::error::IdentityError;
@@ -60,10 +59,6 @@ impl Query {
 }
 
 async fn load(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
-    let loader = ctx.data_unchecked::<DataLoader<AccountLoader>>();
-    let account = loader
-        .load_one(id)
-        .await
-        .map_err(|e| ServiceError::internal(e.as_ref()).extend())?;
+    let account = load_row::<account::Entity>(ctx, id).await?;
     Ok(account.map(User::from))
 }

@@ -4,12 +4,10 @@ mod mutation;
 mod query;
 mod types;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use agora_kit::graphql::{RowLoader, loader};
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
-use uuid::Uuid;
 
 use crate::profiles::Profiles;
 use crate::store::profile;
@@ -22,7 +20,7 @@ pub type ProfilesSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema around the profile operations.
 pub fn build(profiles: Arc<Profiles>) -> ProfilesSchema {
-    let loader = agora_kit::graphql::loader(ProfileLoader(profiles.db.clone()));
+    let loader = loader(RowLoader::<profile::Entity>::new(profiles.db.clone()));
     builder().data(profiles).data(loader).finish()
 }
 
@@ -33,17 +31,4 @@ pub fn sdl() -> String {
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     agora_kit::graphql::federated(Query, Mutation, EmptySubscription)
-}
-
-/// Loads profiles by user id in one query per batch.
-pub struct ProfileLoader(sea_orm::DatabaseConnection);
-
-impl Loader<Uuid> for ProfileLoader {
-    type Value = profile::Model;
-    type Error = Arc<sea_orm::DbErr>;
-
-    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, profile::Model>, Self::Error> {
-        let rows = profile::find_many(&self.0, ids).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|row| (row.user_id, row)).collect())
-    }
 }

@@ -1,13 +1,12 @@
 //! Profiles' queries and its `User` entity resolver.
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ErrorExtensions, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
-use agora_kit::ServiceError;
+use agora_kit::graphql::load_row;
 
-use super::ProfileLoader;
 use super::types::User;
+use crate::store::profile;
 
 /// Profiles' root query fields.
 pub struct Query;
@@ -19,11 +18,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<ProfileLoader>>();
-        let profile = loader
-            .load_one(id)
-            .await
-            .map_err(|e| ServiceError::internal(e.as_ref()).extend())?;
+        let profile = load_row::<profile::Entity>(ctx, id).await?;
         Ok(profile.map(|_| User::new(id)))
     }
 

@@ -1,14 +1,10 @@
 //! Profiles' GraphQL types.
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::{
-    Context, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use uuid::Uuid;
 
-use agora_kit::ServiceError;
+use agora_kit::graphql::load_row;
 
-use super::ProfileLoader;
 use crate::store::profile::{self, Changes};
 
 /// A person on Agora; profiles contributes what they say about themselves.
@@ -23,11 +19,7 @@ impl User {
     }
 
     async fn profile(&self, ctx: &Context<'_>) -> Result<Option<profile::Model>> {
-        let loader = ctx.data_unchecked::<DataLoader<ProfileLoader>>();
-        loader
-            .load_one(self.id)
-            .await
-            .map_err(|e| ServiceError::internal(e.as_ref()).extend())
+        load_row::<profile::Entity>(ctx, self.id).await
     }
 }
 
