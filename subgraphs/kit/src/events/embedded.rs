@@ -16,7 +16,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DbErr, EntityTrait, QueryFilter, QueryOrder, Schema,
@@ -134,12 +133,9 @@ impl EmbeddedBus {
     ) -> Result<Self, EventError> {
         create_parent_dir(db_url)?;
         let mut options = ConnectOptions::new(db_url);
-        // WAL lets consumers read while a publisher writes; the busy timeout makes
-        // concurrent writers wait for each other instead of failing.
-        options.sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
-        });
+        options
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(crate::db::sqlite_pragmas);
         let db = Database::connect(options).await?;
         let schema = Schema::new(db.get_database_backend());
         for mut table in [

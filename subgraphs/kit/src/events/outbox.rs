@@ -59,7 +59,7 @@ pub async fn commit_with(
     Ok(())
 }
 
-/// Publishes committed outbox rows to the bus, in order, marking each sent on its ack.
+/// Publishes committed outbox rows to the bus, in order, marking them sent once acked.
 pub struct OutboxRelay {
     /// The subgraph's own database, holding the outbox.
     db: DatabaseConnection,
@@ -137,20 +137,17 @@ impl OutboxRelay {
             exhausted: (rows.len() as u64) < BATCH,
             failure: None,
         };
+        // One write marks the whole run of acknowledged rows: a write per row fought the
+        // service's own transactions for SQLite's single writer lock. A crash before the
+        // mark only republishes rows the bus drops as duplicates (same event id).
+        let mut sent = Vec::with_capacity(rows.len());
         for row in rows {
             let published = match serde_json::from_str::<Envelope>(&row.envelope) {
                 Ok(envelope) => self.bus.publish(&envelope).await,
                 Err(err) => Err(err.into()),
             };
             match published {
-                Ok(()) => {
-                    outbox::Entity::update_many()
-                        .col_expr(outbox::Column::SentAt, Expr::value(Utc::now()))
-                        .filter(outbox::Column::Seq.eq(row.seq))
-                        .exec(conn)
-                        .await?;
-                    batch.published += 1;
-                }
+                Ok(()) => sent.push(row.seq),
                 Err(err) => {
                     outbox::Entity::update_many()
                         .col_expr(
@@ -164,6 +161,14 @@ impl OutboxRelay {
                     break;
                 }
             }
+        }
+        if !sent.is_empty() {
+            batch.published = sent.len();
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::SentAt, Expr::value(Utc::now()))
+                .filter(outbox::Column::Seq.is_in(sent))
+                .exec(conn)
+                .await?;
         }
         Ok(batch)
     }
