@@ -5,6 +5,7 @@
 //! `created_at`. No foreign keys: deleting a post deletes its comments and tags in the same
 //! transaction, explicitly, the same way on SQLite and Postgres.
 
+use agora_kit::migration::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -25,7 +26,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "post_author_idx",
             Post::Table,
@@ -45,14 +46,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "comment_post_idx",
             Comment::Table,
             [Comment::PostId, Comment::CreatedAt],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "comment_author_idx",
             Comment::Table,
@@ -73,14 +74,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "post_tag_tag_idx",
             PostTag::Table,
             [PostTag::Tag, PostTag::CreatedAt],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "post_tag_post_idx",
             PostTag::Table,
@@ -90,21 +91,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-async fn index<T: Iden + Copy + 'static, C: Iden + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    columns: impl IntoIterator<Item = C>,
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(column);
-    }
-    manager.create_index(index).await
-}
-
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum Post {
     Table,
     Id,
@@ -114,7 +101,7 @@ enum Post {
     EditedAt,
 }
 
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum Comment {
     Table,
     Id,
@@ -124,7 +111,7 @@ enum Comment {
     CreatedAt,
 }
 
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum PostTag {
     Table,
     Tag,

@@ -1,6 +1,7 @@
 //! Accounts with their handles and credentials, sessions, rotated refresh tokens, login
 //! lockout counters, the security audit log and the JWT signing keys.
 
+use agora_kit::migration::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -39,15 +40,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("session_account_id")
-                    .table(Session::Table)
-                    .col(Session::AccountId)
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "session_account_id",
+            Session::Table,
+            [Session::AccountId],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -90,15 +89,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_log_account_id")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::AccountId)
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "audit_log_account_id",
+            AuditLog::Table,
+            [AuditLog::AccountId],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()

@@ -3,6 +3,7 @@
 //! Every list social serves is read newest first by keyset (`created_at`, then an id), so
 //! each has an index leading with its parent and `created_at`.
 
+use agora_kit::migration::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -26,14 +27,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "follow_followee_idx",
             Follow::Table,
             [Follow::FolloweeId, Follow::CreatedAt],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "follow_follower_idx",
             Follow::Table,
@@ -54,7 +55,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "post_author_idx",
             Post::Table,
@@ -73,14 +74,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "post_like_post_idx",
             PostLike::Table,
             [PostLike::PostId, PostLike::CreatedAt],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "post_like_user_idx",
             PostLike::Table,
@@ -103,14 +104,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "saved_post_user_idx",
             SavedPost::Table,
             [SavedPost::UserId, SavedPost::CreatedAt],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "saved_post_post_idx",
             SavedPost::Table,
@@ -135,21 +136,21 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        create_index(
             manager,
             "timeline_entry_owner_idx",
             TimelineEntry::Table,
             [TimelineEntry::OwnerId, TimelineEntry::CreatedAt],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "timeline_entry_author_idx",
             TimelineEntry::Table,
             [TimelineEntry::OwnerId, TimelineEntry::AuthorId],
         )
         .await?;
-        index(
+        create_index(
             manager,
             "timeline_entry_post_idx",
             TimelineEntry::Table,
@@ -159,21 +160,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-async fn index<T: Iden + Copy + 'static, C: Iden + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    columns: impl IntoIterator<Item = C>,
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(column);
-    }
-    manager.create_index(index).await
-}
-
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum Follow {
     Table,
     FollowerId,
@@ -181,7 +168,7 @@ enum Follow {
     CreatedAt,
 }
 
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum Post {
     Table,
     Id,
@@ -190,7 +177,7 @@ enum Post {
     DeletedAt,
 }
 
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum PostLike {
     Table,
     PostId,
@@ -198,7 +185,7 @@ enum PostLike {
     CreatedAt,
 }
 
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum SavedPost {
     Table,
     UserId,
@@ -206,7 +193,7 @@ enum SavedPost {
     CreatedAt,
 }
 
-#[derive(DeriveIden, Clone, Copy)]
+#[derive(DeriveIden)]
 enum TimelineEntry {
     Table,
     OwnerId,

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`settings`]: typed settings from `AGORA_*` environment variables, embedded defaults.
 //! - [`db`]: the sea-orm connection (SQLite or Postgres) with migrations run on start.
+//! - [`migration`]: helpers for the subgraphs' own migrations.
 //! - [`error`]: error codes and how client and internal errors reach GraphQL.
 //! - [`auth`]: JWT verification against identity's JWKS, giving a [`auth::Viewer`].
 //! - [`graphql`]: federation schema building, SDL export and DataLoaders of rows by id.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod migration;
 pub mod paging;
 pub mod service;
 pub mod settings;
