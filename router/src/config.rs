@@ -20,6 +20,10 @@ pub struct RouterConfig {
     /// composed subgraph names (the `join__Graph` values' `name:`); empty keeps the
     /// supergraph's URLs.
     pub subgraph_urls: HashMap<String, String>,
+    /// Subgraph name → graphql-transport-ws URL for subscriptions. A subgraph without
+    /// one is reached at its HTTP URL with the scheme turned into `ws`/`wss`
+    /// (`http://host:4001/graphql` → `ws://host:4001/graphql`).
+    pub subgraph_ws_urls: HashMap<String, String>,
     /// Whether `__schema`/`__type` are answered; on for development, off in production.
     pub introspection: bool,
     /// Verify bearer tokens against a JWKS before anything is forwarded to a subgraph.
@@ -43,6 +47,7 @@ impl Default for RouterConfig {
             supergraph_sdl: String::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
             subgraph_urls: HashMap::new(),
+            subgraph_ws_urls: HashMap::new(),
             introspection: false,
             auth: None,
             csrf_prevention: true,

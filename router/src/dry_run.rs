@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::config::RouterConfig;
 use crate::error::RouterError;
-use crate::pipeline::{Gateway, GraphQLRequest};
+use crate::pipeline::{Gateway, GraphQLRequest, Transport};
 
 /// A router that plans requests but never executes them.
 pub struct DryRun {
@@ -41,7 +41,10 @@ impl DryRun {
             operation_name: operation_name.map(str::to_owned),
             variables,
         };
-        match self.gateway.prepare(request, false) {
+        match self
+            .gateway
+            .prepare(request, Transport::Http { is_get: false })
+        {
             Ok((operation, _)) => Ok(operation
                 .plan
                 .as_ref()

@@ -1,6 +1,7 @@
 //! The HTTP surface: `POST /graphql` (JSON body), `GET /graphql` (GraphiQL for
-//! browsers, with its assets under `/graphiql/`, otherwise queries from query-string
-//! parameters), `GET /health`,
+//! browsers, with its assets under `/graphiql/`, a graphql-transport-ws WebSocket on
+//! upgrade, otherwise queries from query-string parameters), either of them as a
+//! Server-Sent Events stream with `Accept: text/event-stream`, `GET /health`,
 //! `GET /ready` and `GET /metrics` (Prometheus). Every failure is answered as GraphQL
 //! JSON.
 //!
@@ -15,10 +16,10 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::Request;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,6 +30,7 @@ use crate::error::ErrorCode;
 use crate::graphiql;
 use crate::pipeline::{Gateway, GraphQLRequest, RequestContext};
 use crate::response::Rejection;
+use crate::subscribe::{sse, ws_server};
 
 /// The router's HTTP routes over the shared gateway.
 pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
@@ -135,7 +137,7 @@ async fn post_graphql(
             );
         }
     };
-    execute(&gateway, request, &headers, false).await
+    execute(gateway, request, &headers, false).await
 }
 
 /// Query-string parameters of a GET request; `variables` is JSON text.
@@ -147,11 +149,15 @@ struct GetParams {
     variables: Option<String>,
 }
 
-async fn get_graphql(
-    State(gateway): State<Arc<Gateway>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn get_graphql(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if is_websocket_upgrade(&parts.headers) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &gateway).await {
+            Ok(upgrade) => ws_server::upgrade(gateway, upgrade, &parts.headers),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let (headers, uri) = (parts.headers, parts.uri);
     if accepts_html(&headers) {
         return graphiql::page();
     }
@@ -192,22 +198,31 @@ async fn get_graphql(
         operation_name: params.operation_name,
         variables,
     };
-    execute(&gateway, request, &headers, true).await
+    execute(gateway, request, &headers, true).await
 }
 
+/// Runs the request as one response, or as an event stream when the client asks for
+/// one.
 async fn execute(
-    gateway: &Gateway,
+    gateway: Arc<Gateway>,
     request: GraphQLRequest,
     headers: &HeaderMap,
     is_get: bool,
 ) -> Response {
+    if accepts_event_stream(headers) {
+        let authorization = headers.get(header::AUTHORIZATION).cloned();
+        return match sse::respond(Arc::clone(&gateway), request, authorization, is_get).await {
+            Ok(response) => response,
+            Err(rejection) => rejected(&gateway, rejection),
+        };
+    }
     let context = RequestContext {
         is_get,
         authorization: headers.get(header::AUTHORIZATION),
     };
     match gateway.handle(request, context).await {
         Ok(body) => json(StatusCode::OK, body),
-        Err(rejection) => rejected(gateway, rejection),
+        Err(rejection) => rejected(&gateway, rejection),
     }
 }
 
@@ -227,6 +242,23 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|value| value.contains("text/html"))
+}
+
+/// SSE clients ask for `text/event-stream`.
+fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("text/event-stream"))
+}
+
+/// A WebSocket handshake: `Upgrade: websocket`.
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
 }
 
 /// Refuses requests that a browser could have sent cross-site without a preflight.

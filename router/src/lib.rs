@@ -19,6 +19,10 @@
 //! - `execute`: the plan executor (fetches, representations, merging, rewrites, and
 //!   moving `_entities` error paths to client paths).
 //! - `project`: the client's selection applied to the merged data, with null propagation.
+//! - `subscribe`: operations over streaming transports: `ws_server`
+//!   (graphql-transport-ws on `GET /graphql`), `sse` (`Accept: text/event-stream`),
+//!   and `upstream` (subscriptions to subgraphs over shared graphql-transport-ws
+//!   sockets, each event completed by the executor).
 //! - `introspection`: `__schema`/`__type` answered from the public schema.
 //! - `telemetry`: Prometheus metrics for `/metrics`, one recorder per router.
 //! - `schema`, `variables`, `response`, `error`: shared vocabulary.
@@ -40,6 +44,7 @@ mod project;
 mod response;
 mod schema;
 mod server;
+mod subscribe;
 mod telemetry;
 mod validate;
 mod variables;

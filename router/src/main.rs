@@ -52,7 +52,7 @@ struct FileConfig {
     csrf_prevention: Option<bool>,
     /// Default subgraph request timeout, in milliseconds.
     subgraph_timeout_ms: Option<u64>,
-    /// Per subgraph: URL override and timeout.
+    /// Per subgraph: URL override, subscription (WebSocket) URL and timeout.
     #[serde(default)]
     subgraphs: HashMap<String, SubgraphFileConfig>,
     /// JWT validation.
@@ -66,6 +66,7 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct SubgraphFileConfig {
     url: Option<String>,
+    ws_url: Option<String>,
     timeout_ms: Option<u64>,
 }
 
@@ -117,6 +118,9 @@ fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
     for (name, subgraph) in file.subgraphs {
         if let Some(url) = subgraph.url {
             config.subgraph_urls.insert(name.clone(), url);
+        }
+        if let Some(ws_url) = subgraph.ws_url {
+            config.subgraph_ws_urls.insert(name.clone(), ws_url);
         }
         if let Some(timeout) = subgraph.timeout_ms {
             config
@@ -219,6 +223,7 @@ csrf_prevention: false
 subgraph_timeout_ms: 2500
 subgraphs:
   identity: { url: "http://identity:8080/graphql", timeout_ms: 500 }
+  social: { ws_url: "ws://social:8080/ws" }
 auth: { jwks_url: "http://identity:8080/.well-known/jwks.json", issuer: agora, audience: agora }
 limits: { max_depth: 9, max_body_bytes: 2048 }
 "#,
@@ -246,6 +251,7 @@ limits: { max_depth: 9, max_body_bytes: 2048 }
             config.subgraph_urls["identity"],
             "http://identity:8080/graphql"
         );
+        assert_eq!(config.subgraph_ws_urls["social"], "ws://social:8080/ws");
         let auth = config.auth.unwrap();
         assert_eq!(auth.issuer, "agora");
         assert_eq!(auth.jwks_url, "http://identity:8080/.well-known/jwks.json");

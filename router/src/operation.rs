@@ -161,6 +161,14 @@ impl Preparer<'_> {
         };
         let (plan, projection) = if has_fetches {
             let (normalized, plan) = self.planner.plan(&planned_document, operation_name)?;
+            // graphql-tools' rule collects root fields by name, so an aliased second
+            // subscription field passes it; the normalized selection has one per key.
+            if kind == OperationKind::Subscription && normalized.selection_set.items.len() > 1 {
+                return Err(Rejection::new(
+                    "A subscription must select only one root field",
+                    ErrorCode::GraphqlValidationFailed,
+                ));
+            }
             let projection = Projection::new(
                 self.schema,
                 root_type,

@@ -1,23 +1,27 @@
 //! The request pipeline, one stage after another: authenticate the bearer token,
 //! prepare (count tokens, parse, check limits, validate, plan, or take all of it from
-//! the cache), check the method and variables, execute the plan,
+//! the cache), check the transport and variables, execute the plan,
 //! answer introspection, and project the result onto the client's selection.
+//! Subscriptions go through the same stages (see `subscribe`), each event executed
+//! from the subscription's first fetch onwards.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::HeaderValue;
+use hive_router_query_planner::planner::plan_nodes::PlanNode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::auth::Authenticator;
 use crate::config::{Limits, RouterConfig};
 use crate::error::{ErrorCode, RouterError};
-use crate::execute::{Execution, SubgraphClient};
+use crate::execute::{Execution, SubgraphClient, SubgraphResponse};
 use crate::operation::{OperationCache, OperationKind, PreparedOperation, Preparer};
 use crate::plan::QueryPlanner;
 use crate::response::{GraphQLError, Rejection, write_json};
 use crate::schema::SchemaIndex;
+use crate::subscribe::Upstreams;
 use crate::telemetry::Telemetry;
 use crate::validate::Validator;
 use crate::variables;
@@ -40,6 +44,24 @@ pub(crate) struct RequestContext<'a> {
     pub authorization: Option<&'a HeaderValue>,
 }
 
+/// How an operation arrived, which decides what it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// GraphQL over HTTP, one response per request: no subscriptions.
+    Http { is_get: bool },
+    /// A stream of responses (SSE or graphql-transport-ws): any operation.
+    Stream { is_get: bool },
+}
+
+impl Transport {
+    /// GET requests may only run queries and subscriptions (no side effects).
+    fn is_get(self) -> bool {
+        match self {
+            Self::Http { is_get } | Self::Stream { is_get } => is_get,
+        }
+    }
+}
+
 /// The router's shared state: planner, schema, caches and the subgraph client.
 pub(crate) struct Gateway {
     planner: QueryPlanner,
@@ -47,6 +69,8 @@ pub(crate) struct Gateway {
     validator: Validator,
     operations: OperationCache,
     subgraphs: SubgraphClient,
+    /// The subgraph WebSockets that subscriptions share.
+    upstreams: Upstreams,
     introspection: bool,
     /// `None` when JWT validation is not configured.
     authenticator: Option<Authenticator>,
@@ -60,6 +84,7 @@ impl Gateway {
         let planner = QueryPlanner::new(&config.supergraph_sdl)?;
         let schema = planner.schema_index();
         let endpoints = subgraph_endpoints(planner.endpoints(), &config.subgraph_urls)?;
+        let upstreams = Upstreams::new(&endpoints, &config.subgraph_ws_urls)?;
         for name in config.subgraph_timeouts.keys() {
             if !endpoints.contains_key(name) {
                 return Err(RouterError::UnknownSubgraph(name.clone()));
@@ -78,6 +103,7 @@ impl Gateway {
                 config.subgraph_timeouts.clone(),
                 subgraph_metrics,
             )?,
+            upstreams,
             introspection: config.introspection,
             authenticator,
             limits: config.limits,
@@ -102,6 +128,11 @@ impl Gateway {
         self.csrf_prevention
     }
 
+    /// The subgraph WebSockets that subscriptions share.
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.upstreams
+    }
+
     /// Runs one request to completion and returns the response body, or the rejection
     /// of a request that cannot be executed.
     pub async fn handle(
@@ -109,38 +140,83 @@ impl Gateway {
         request: GraphQLRequest,
         context: RequestContext<'_>,
     ) -> Result<Vec<u8>, Rejection> {
-        if let Some(authenticator) = &self.authenticator {
-            authenticator.authenticate(context.authorization).await?;
-        }
-        let (operation, variables) = self.prepare(request, context.is_get)?;
+        self.authenticate(context.authorization).await?;
+        let transport = Transport::Http {
+            is_get: context.is_get,
+        };
+        let (operation, variables) = self.prepare(request, transport)?;
+        Ok(self
+            .execute(&operation, &variables, context.authorization)
+            .await)
+    }
 
+    /// Refuses an `Authorization` value that is not a valid bearer token (when JWT
+    /// validation is configured).
+    pub async fn authenticate(&self, authorization: Option<&HeaderValue>) -> Result<(), Rejection> {
+        match &self.authenticator {
+            Some(authenticator) => authenticator.authenticate(authorization).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Executes a prepared query or mutation and returns the response body.
+    pub async fn execute(
+        &self,
+        operation: &PreparedOperation,
+        variables: &Map<String, Value>,
+        authorization: Option<&HeaderValue>,
+    ) -> Vec<u8> {
         let (mut data, errors) = match &operation.plan {
             Some(plan) => {
-                Execution::new(
-                    &self.subgraphs,
-                    &self.schema,
-                    &variables,
-                    context.authorization,
-                )
-                .run(plan)
-                .await
+                Execution::new(&self.subgraphs, &self.schema, variables, authorization)
+                    .run(plan)
+                    .await
             }
             None => (Value::Object(Map::new()), Vec::new()),
         };
-        if let Some(resolved) = operation.introspection(&self.schema, &variables)
+        if let Some(resolved) = operation.introspection(&self.schema, variables)
             && let Value::Object(root) = &mut data
         {
             root.extend(resolved);
         }
-        Ok(self.response_body(&operation, &data, &variables, errors))
+        self.response_body(operation, &data, variables, errors)
+    }
+
+    /// Completes one subscription event: `rest` (the plan after the subscription's
+    /// first fetch) runs from the event's data, and the result is projected like a
+    /// query's. Returns the response body.
+    pub async fn execute_event(
+        &self,
+        operation: &PreparedOperation,
+        rest: Option<&PlanNode>,
+        event: SubgraphResponse,
+        variables: &Map<String, Value>,
+        authorization: Option<&HeaderValue>,
+    ) -> Vec<u8> {
+        let data = event.data.unwrap_or(Value::Null);
+        let errors = event
+            .errors
+            .into_iter()
+            .map(GraphQLError::from_subgraph)
+            .collect();
+        let (data, errors) = match rest {
+            Some(rest) => {
+                Execution::new(&self.subgraphs, &self.schema, variables, authorization)
+                    .starting_from(data, errors)
+                    .run(rest)
+                    .await
+            }
+            None => (data, errors),
+        };
+        self.response_body(operation, &data, variables, errors)
     }
 
     /// The stages before execution: the query checked, prepared (or taken from the
-    /// cache), its kind checked against the method, and its variables coerced.
+    /// cache), its kind checked against the transport, and its variables coerced.
     pub fn prepare(
         &self,
         request: GraphQLRequest,
-        is_get: bool,
+        transport: Transport,
     ) -> Result<(Arc<PreparedOperation>, Map<String, Value>), Rejection> {
         let query = request
             .query
@@ -161,19 +237,21 @@ impl Gateway {
         self.telemetry.plan_cache(cached);
         match operation.kind {
             OperationKind::Query => {}
-            OperationKind::Mutation if is_get => {
+            OperationKind::Mutation if transport.is_get() => {
                 return Err(Rejection::new(
                     "Mutations can only be sent over HTTP POST",
                     ErrorCode::MethodNotAllowed,
                 ));
             }
             OperationKind::Mutation => {}
-            OperationKind::Subscription => {
+            OperationKind::Subscription if matches!(transport, Transport::Http { .. }) => {
                 return Err(Rejection::new(
-                    "Subscriptions are not supported by this router yet",
+                    "Subscriptions need a streaming transport: a graphql-transport-ws \
+                     WebSocket, or SSE (`Accept: text/event-stream`)",
                     ErrorCode::OperationNotSupported,
                 ));
             }
+            OperationKind::Subscription => {}
         }
         let variables = variables::coerce(&operation.variables, request.variables, &self.schema)?;
         Ok((operation, variables))

@@ -24,8 +24,7 @@ use hive_router_query_planner::planner::plan_nodes::{
 use serde_json::{Map, Value};
 
 use errors::{EntityError, starts_with_key};
-pub(crate) use fetch::SubgraphClient;
-use fetch::{SubgraphResponse, request_body};
+pub(crate) use fetch::{SubgraphClient, SubgraphResponse, request_body};
 use merge::{deep_merge, for_each_entity, merge_entities};
 use representations::Representations;
 
@@ -77,6 +76,12 @@ impl<'a> Execution<'a> {
                 errors: Vec::new(),
             }),
         }
+    }
+
+    /// Starts from data already fetched (a subscription event) instead of nothing.
+    pub fn starting_from(self, data: Value, errors: Vec<GraphQLError>) -> Self {
+        *self.lock() = State { data, errors };
+        self
     }
 
     /// Runs the plan and returns the merged data and the errors met on the way.
