@@ -74,9 +74,9 @@ impl Validator {
     }
 }
 
-/// `__typename` anywhere, `__schema` and `__type` on the query type, and no other field
-/// whose name starts with `__` (the planner fails on them, which would make a client's
-/// mistake an internal error).
+/// `__typename` anywhere (without a selection), `__schema` and `__type` on the query
+/// type, and no other field whose name starts with `__` (the planner fails on them,
+/// which would make a client's mistake an internal error).
 struct KnownMetaFields;
 
 impl<'doc> OperationVisitor<'doc, ValidationErrorContext> for KnownMetaFields {
@@ -90,10 +90,25 @@ impl<'doc> OperationVisitor<'doc, ValidationErrorContext> for KnownMetaFields {
             return;
         };
         let known = match field.name.as_str() {
-            "__typename" => true,
-            "__schema" | "__type" => {
-                context.schema.query_type_name().map(String::as_str) == Some(parent.name())
+            "__typename" if !field.selection_set.items.is_empty() => {
+                errors.report_error(ValidationError {
+                    error_code: "KnownMetaFields",
+                    locations: vec![field.position],
+                    message: "Field \"__typename\" must not have a selection since type \
+                              \"String!\" has no subfields."
+                        .to_owned(),
+                });
+                true
             }
+            "__typename" => true,
+            // On the subscription type, `SingleFieldSubscriptions` already refuses them.
+            "__schema" | "__type" => [
+                context.schema.query_type_name(),
+                context.schema.subscription_type_name(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|root| root == parent.name()),
             name => !name.starts_with("__"),
         };
         if !known {
@@ -271,5 +286,8 @@ mod tests {
         assert!(
             validate("{ __typename __type(name: \"User\") { name } me { __typename } }").is_ok()
         );
+
+        let rejection = validate("{ __typename { id } }").expect_err("`__typename` is a leaf");
+        assert_eq!(rejection.errors.len(), 1);
     }
 }
