@@ -12,6 +12,7 @@ use axum::http::HeaderValue;
 use hive_router_query_planner::planner::plan_nodes::PlanNode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::Authenticator;
 use crate::config::{Limits, RouterConfig};
@@ -71,6 +72,8 @@ pub(crate) struct Gateway {
     subgraphs: SubgraphClient,
     /// The subgraph WebSockets that subscriptions share.
     upstreams: Upstreams,
+    /// Cancelled when the server stops, so that streams end and shutdown can drain.
+    closing: CancellationToken,
     introspection: bool,
     /// `None` when JWT validation is not configured.
     authenticator: Option<Authenticator>,
@@ -104,6 +107,7 @@ impl Gateway {
                 subgraph_metrics,
             )?,
             upstreams,
+            closing: CancellationToken::new(),
             introspection: config.introspection,
             authenticator,
             limits: config.limits,
@@ -131,6 +135,12 @@ impl Gateway {
     /// The subgraph WebSockets that subscriptions share.
     pub fn upstreams(&self) -> &Upstreams {
         &self.upstreams
+    }
+
+    /// Cancelled when the server stops: subscriptions complete and WebSockets close
+    /// (SSE responses and upgraded sockets would otherwise outlive the drain).
+    pub fn closing(&self) -> &CancellationToken {
+        &self.closing
     }
 
     /// Runs one request to completion and returns the response body, or the rejection

@@ -1,7 +1,7 @@
 //! Start and stop: [`Server::bind`] builds the planner and binds the listener before
 //! anything is served (so port 0 works and start-up errors surface early);
-//! [`Server::run`] serves until its cancellation token fires, then drains in-flight
-//! requests.
+//! [`Server::run`] serves until its cancellation token fires, then ends open
+//! subscriptions and drains in-flight requests.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,6 +66,7 @@ impl Server {
                         _ = interval.tick() => gateway.telemetry().upkeep(),
                     }
                 }
+                gateway.closing().cancel();
             }
         });
         axum::serve(self.listener, http::app(self.gateway))

@@ -44,7 +44,8 @@ pub(crate) enum Event {
 pub(crate) type Events = BoxStream<'static, Event>;
 
 /// Authenticates, prepares and starts one operation. A query or mutation runs to its
-/// single result before this returns; a subscription is subscribed upstream.
+/// single result before this returns; a subscription is subscribed upstream, and
+/// completes when the upstream does or the router stops.
 pub(crate) async fn start(
     gateway: Arc<Gateway>,
     request: GraphQLRequest,
@@ -101,6 +102,7 @@ pub(crate) async fn start(
         rest,
         upstream,
     };
+    let closing = running.gateway.closing().clone();
     Ok(stream::unfold(Some(running), |running| async move {
         let mut running = running?;
         match running.upstream.next().await {
@@ -136,6 +138,8 @@ pub(crate) async fn start(
             }
         }
     })
+    // A stopping router completes its subscriptions.
+    .take_until(closing.cancelled_owned())
     .boxed())
 }
 

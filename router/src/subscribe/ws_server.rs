@@ -8,7 +8,7 @@
 //! gets one `error` instead. The client's `complete` stops an operation, and closing
 //! the socket stops them all, which releases their upstream subscriptions. Protocol
 //! violations close the socket with graphql-ws's codes (4400, 4401, 4406, 4408, 4409,
-//! 4429).
+//! 4429); a stopping router closes it with 1001.
 //!
 //! There is no CSRF check here: a browser does not attach credentials to a WebSocket
 //! on its own (the token travels in `connection_init`), so a cross-site page cannot
@@ -103,6 +103,7 @@ impl Session {
         let (outgoing, mut outgoing_receiver) = mpsc::unbounded_channel();
         let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
         tokio::pin!(init_deadline);
+        let closing = self.gateway.closing().clone();
         let ended = loop {
             tokio::select! {
                 message = socket.recv() => match message {
@@ -138,6 +139,7 @@ impl Session {
                 () = &mut init_deadline, if !self.initialised => {
                     break Some(Close(4408, "Connection initialisation timeout"));
                 },
+                () = closing.cancelled() => break Some(Close(1001, "The router is shutting down")),
             }
         };
         for (_, (_, task)) in self.operations.drain() {

@@ -92,15 +92,26 @@ impl WsClient {
 
     /// Waits for the router to close the socket and returns the close code.
     pub async fn closed(&mut self) -> u16 {
+        match self.closed_or_message().await {
+            Err(code) => code,
+            Ok(message) => panic!("expected a close frame, got {message}"),
+        }
+    }
+
+    /// The next text message as JSON, or the close code when the router closes.
+    pub async fn closed_or_message(&mut self) -> Result<Value, u16> {
         loop {
             let message = tokio::time::timeout(WAIT, self.socket.next())
                 .await
                 .expect("a message within the wait");
             match message {
-                Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+                Some(Ok(Message::Close(Some(frame)))) => return Err(frame.code.into()),
                 Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(other)) => panic!("expected a close frame, got {other}"),
+                Some(Ok(Message::Text(text))) => {
+                    return Ok(serde_json::from_str(text.as_str()).unwrap());
+                }
+                Some(Ok(other)) => panic!("expected a text or close frame, got {other}"),
                 Some(Err(error)) => panic!("the socket failed: {error}"),
             }
         }

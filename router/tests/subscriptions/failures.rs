@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
+use futures::StreamExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::clients::{SseClient, WsClient};
 use crate::graph::{Graph, Options};
@@ -172,4 +174,54 @@ async fn protocol_violations_close_the_socket_with_graphql_ws_codes() {
         4400,
         "subscribe without id and payload"
     );
+
+    // A client that does not offer graphql-transport-ws.
+    let url = graph.url.replacen("http://", "ws://", 1);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    match socket.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4406),
+        other => panic!("expected close 4406, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_router_completes_sse_streams_and_closes_sockets_with_1001() {
+    let graph = Graph::start(Options::default()).await;
+    let mut client = WsClient::connect(&graph.url, json!({})).await;
+    client.subscribe("s", SUBSCRIPTION).await;
+    let response = graph
+        .http()
+        .post(&graph.url)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "query": SUBSCRIPTION }))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = SseClient::new(response);
+    graph
+        .notifications
+        .sockets
+        .wait_for("two upstream subscriptions", |sockets| sockets.active == 2)
+        .await;
+
+    graph.stop_router();
+
+    stream.completes().await;
+    loop {
+        match client.closed_or_message().await {
+            Err(code) => {
+                assert_eq!(code, 1001);
+                break;
+            }
+            // The subscription may complete before the socket closes.
+            Ok(message) => assert_eq!(message, json!({ "id": "s", "type": "complete" })),
+        }
+    }
+    graph
+        .notifications
+        .sockets
+        .wait_for("the upstream socket to close", |sockets| {
+            sockets.closed == 1
+        })
+        .await;
 }

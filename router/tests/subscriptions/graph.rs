@@ -585,6 +585,11 @@ impl Graph {
             .unwrap()
     }
 
+    /// Stops the router as SIGTERM would.
+    pub fn stop_router(&self) {
+        self.shutdown.cancel();
+    }
+
     /// The HTTP client, for requests the helpers do not cover.
     pub fn http(&self) -> &reqwest::Client {
         &self.http

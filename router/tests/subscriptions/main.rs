@@ -9,7 +9,8 @@
 //! - `auth`: tokens from `connection_init` or headers, refused (4401, 401) or forwarded.
 //! - `sharing`: one upstream socket per (subgraph, token), released subscription by
 //!   subscription, closed with the last one.
-//! - `failures`: a subgraph going away, limits, validation, CSRF and protocol errors.
+//! - `failures`: a subgraph going away, limits, validation, CSRF and protocol errors,
+//!   and a stopping router.
 
 mod auth;
 mod clients;
