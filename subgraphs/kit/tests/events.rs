@@ -60,6 +60,7 @@ on_both_buses!(
     an_event_whose_handler_always_fails_is_dead_lettered_and_the_next_one_still_processed,
     a_rejected_event_is_dead_lettered_at_once_without_retries,
     a_consumer_receives_only_the_event_types_it_asked_for,
+    a_consumer_idle_over_unwanted_events_still_receives_the_next_wanted_one,
     a_failed_publish_leaves_the_row_pending_until_the_bus_is_back,
     the_running_relay_publishes_when_woken_and_stops_on_shutdown,
 );
@@ -334,6 +335,34 @@ async fn a_consumer_receives_only_the_event_types_it_asked_for(
         assert_eq!(delivery.envelope.id, expected.id);
         delivery.ack().await?;
     }
+    h.finish().await
+}
+
+async fn a_consumer_idle_over_unwanted_events_still_receives_the_next_wanted_one(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let spec = ConsumerSpec {
+        name: "content".into(),
+        domain: "identity".into(),
+        event_types: vec!["identity.user.deleted".into()],
+        max_deliver: 5,
+    };
+    let mut stream = h.bus.subscribe(&spec).await?;
+    for handle in ["ada", "bob", "cy"] {
+        h.bus.publish(&registered(handle)).await?;
+    }
+    let idle = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+    assert!(idle.is_err(), "nothing it asked for was published");
+
+    let deleted = Envelope::new("identity", "identity.user.deleted", "u1", &"x");
+    h.bus.publish(&registered("dee")).await?;
+    h.bus.publish(&deleted).await?;
+    let delivery = stream.next().await?;
+    assert_eq!(delivery.envelope.id, deleted.id);
+    delivery.ack().await?;
     h.finish().await
 }
 

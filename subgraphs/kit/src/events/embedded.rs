@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, Index, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, Schema,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Schema,
 };
 use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
@@ -145,6 +145,16 @@ impl EmbeddedBus {
         ] {
             db.execute(table.if_not_exists()).await?;
         }
+        // Consumers read one stream in `seq` order; the log interleaves all streams.
+        db.execute(
+            Index::create()
+                .if_not_exists()
+                .name("event_stream_seq_idx")
+                .table(event::Entity)
+                .col(event::Column::Stream)
+                .col(event::Column::Seq),
+        )
+        .await?;
         Ok(EmbeddedBus {
             inner: Arc::new(Inner {
                 db,
@@ -285,13 +295,24 @@ impl EmbeddedStream {
                 .one(db)
                 .await?
                 .ok_or_else(|| EventError::Bus(format!("consumer {} vanished", self.durable)))?;
+            // The newest event first, then the first match up to it: SQLite has a single
+            // writer, so whatever commits later gets a higher `seq`. With no match, the
+            // floor moves up to the newest event, so a consumer of rare subjects does not
+            // read the stream from its start on every publish.
+            let Some(newest) = newest_seq(db, &self.stream).await? else {
+                return Ok(Claim::Idle);
+            };
             let mut query = event::Entity::find()
                 .filter(event::Column::Stream.eq(&self.stream))
-                .filter(event::Column::Seq.gt(cursor.floor));
+                .filter(event::Column::Seq.gt(cursor.floor))
+                .filter(event::Column::Seq.lte(newest));
             if !self.subjects.is_empty() {
                 query = query.filter(event::Column::Subject.is_in(self.subjects.iter().cloned()));
             }
             let Some(next) = query.order_by_asc(event::Column::Seq).one(db).await? else {
+                if cursor.pending_seq.is_none() && newest > cursor.floor {
+                    advance(db, &self.durable, newest).await?;
+                }
                 return Ok(Claim::Idle);
             };
             let now = Instant::now();
@@ -348,6 +369,18 @@ impl EmbeddedStream {
             ))));
         }
     }
+}
+
+/// The `seq` of the newest event of `stream`, if it has any.
+async fn newest_seq(db: &impl ConnectionTrait, stream: &str) -> Result<Option<i64>, DbErr> {
+    let newest = event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Seq.max(), "newest")
+        .filter(event::Column::Stream.eq(stream))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?;
+    Ok(newest.flatten())
 }
 
 /// Marks everything up to `seq` settled for `durable` (late settlements never move back).
