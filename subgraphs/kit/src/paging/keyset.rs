@@ -8,7 +8,7 @@ use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, Cond, Expr, ExprTrait, Func, IntoColumnRef, Order, Query, WindowStatement,
+    Alias, Cond, Expr, ExprTrait, IntoColumnRef, Order, Query, SelectStatement, UnionType,
 };
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
@@ -96,9 +96,15 @@ struct Row {
     at: DateTime<Utc>,
 }
 
-/// The same page of `list` for each of `parents`, in one statement: a window function
-/// numbers each parent's entries and keeps the first `first + 1` (the extra one only tells
-/// whether a next page exists). Parents with empty lists are absent from the map.
+/// Parents read by one statement; beyond it, the next statement (SQLite allows 500 arms
+/// in a compound select).
+const PARENTS_PER_STATEMENT: usize = 200;
+
+/// The same page of `list` for each of `parents`, in one statement per 200 parents: a
+/// `UNION ALL` of one `ORDER BY … LIMIT first + 1` read per parent, so each parent costs
+/// an index range of the page's length however long its list is (a window function over
+/// the parents' whole lists read a feed's 400 entries to keep 21). The extra row only
+/// tells whether a next page exists. Parents with empty lists are absent from the map.
 #[tracing::instrument(skip_all, fields(list = ?list, parents = parents.len()))]
 pub async fn pages<L: List>(
     conn: &impl ConnectionTrait,
@@ -106,45 +112,24 @@ pub async fn pages<L: List>(
     parents: &[Uuid],
     request: PageRequest,
 ) -> Result<HashMap<Uuid, Page>, DbErr> {
-    let (parent, node, at) = (
-        Alias::new(list.parent()),
-        Alias::new(list.node()),
-        Alias::new(AT),
-    );
-    let order = if list.newest_first() {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
-    let mut window = WindowStatement::partition_by(parent.clone());
-    window
-        .order_by(at.clone(), order.clone())
-        .order_by(node.clone(), order);
-    let mut inner = Query::select();
-    inner
-        .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
-        .expr_as(Expr::col(node.clone()), Alias::new("node"))
-        .expr_as(Expr::col(at.clone()), Alias::new("at"))
-        .expr_window_as(
-            Func::cust(Alias::new("ROW_NUMBER")),
-            window,
-            Alias::new("rn"),
-        )
-        .from(Alias::new(list.table()))
-        .and_where(Expr::col(parent).is_in(parents.iter().copied()));
-    if let Some(after) = request.after {
-        inner.cond_where(beyond(at, node, after, list.newest_first()));
+    let mut rows = Vec::new();
+    for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
+        let mut arms = chunk.iter().map(|parent| page_of(list, *parent, request));
+        let Some(mut union) = arms.next() else {
+            continue;
+        };
+        for arm in arms {
+            union.union(UnionType::All, arm);
+        }
+        let statement = conn.get_database_backend().build(&union);
+        rows.extend(Row::find_by_statement(statement).all(conn).await?);
     }
-    let keep = i64::try_from(request.first.saturating_add(1)).unwrap_or(i64::MAX);
-    let outer = Query::select()
-        .columns([Alias::new("parent"), Alias::new("node"), Alias::new("at")])
-        .from_subquery(inner, Alias::new("page"))
-        .and_where(Expr::col(Alias::new("rn")).lte(keep))
-        .order_by(Alias::new("parent"), Order::Asc)
-        .order_by(Alias::new("rn"), Order::Asc)
-        .to_owned();
-    let statement = conn.get_database_backend().build(&outer);
-    let rows = Row::find_by_statement(statement).all(conn).await?;
+    // A union keeps no order; each parent's rows come back in list order by sorting.
+    if list.newest_first() {
+        rows.sort_by_key(|row| std::cmp::Reverse((row.at, row.node)));
+    } else {
+        rows.sort_by_key(|row| (row.at, row.node));
+    }
     let mut pages: HashMap<Uuid, Page> = HashMap::new();
     for row in rows {
         let page = pages.entry(row.parent).or_default();
@@ -158,6 +143,37 @@ pub async fn pages<L: List>(
         }
     }
     Ok(pages)
+}
+
+/// One parent's page (plus one row) as a compound-select arm: the limited read wrapped
+/// in a sub-select, since SQLite refuses `ORDER BY`/`LIMIT` on an arm itself.
+fn page_of<L: List>(list: L, parent: Uuid, request: PageRequest) -> SelectStatement {
+    let (parent_col, node, at) = (
+        Alias::new(list.parent()),
+        Alias::new(list.node()),
+        Alias::new(AT),
+    );
+    let order = if list.newest_first() {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let mut read = Query::select();
+    read.expr_as(Expr::col(parent_col.clone()), Alias::new("parent"))
+        .expr_as(Expr::col(node.clone()), Alias::new("node"))
+        .expr_as(Expr::col(at.clone()), Alias::new("at"))
+        .from(Alias::new(list.table()))
+        .and_where(Expr::col(parent_col).eq(parent));
+    if let Some(after) = request.after {
+        read.cond_where(beyond(at.clone(), node.clone(), after, list.newest_first()));
+    }
+    read.order_by(at, order.clone())
+        .order_by(node, order)
+        .limit(request.first.saturating_add(1));
+    Query::select()
+        .columns([Alias::new("parent"), Alias::new("node"), Alias::new("at")])
+        .from_subquery(read, Alias::new("page"))
+        .to_owned()
 }
 
 #[derive(FromQueryResult)]
