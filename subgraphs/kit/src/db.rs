@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
@@ -23,6 +24,12 @@ pub async fn connect<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, 
     let db = Database::connect(options).await?;
     M::up(&db, None).await?;
     Ok(db)
+}
+
+/// Time as stored: to the microsecond, the finest both SQLite and Postgres keep, so that
+/// a cursor made from a row read back compares equal to the row.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
 }
 
 /// How every SQLite database of Agora is opened: WAL, so readers never wait for the

@@ -5,12 +5,15 @@
 //! - [`db`]: the sea-orm connection (SQLite or Postgres) with migrations run on start.
 //! - [`migration`]: helpers for the subgraphs' own migrations.
 //! - [`error`]: error codes and how client and internal errors reach GraphQL.
+//! - [`input`]: checks of client input (ids, bounded texts) naming the field at fault.
 //! - [`auth`]: JWT verification against identity's JWKS, giving a [`auth::Viewer`].
 //! - [`graphql`]: federation schema building, SDL export and DataLoaders of rows by id.
 //! - [`paging`]: cursors, page requests, keyset lists and their loaders, connections.
-//! - [`http`]: the axum app around an async-graphql Federation v2 schema.
+//! - [`http`]: the axum app around an async-graphql Federation v2 schema, with
+//!   subscriptions over WebSocket.
 //! - [`service`]: binding, background tasks and graceful shutdown of one subgraph.
-//! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers.
+//! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers,
+//!   and the live hub that carries subscription events across instances.
 //! - [`telemetry`]: tracing set-up for binaries.
 //! - `testing` (feature `testing`): a test's own databases and event namespace.
 
@@ -20,6 +23,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod input;
 pub mod migration;
 pub mod paging;
 pub mod service;

@@ -9,16 +9,19 @@
 //! - [`TestEnv`]: the databases and event namespace themselves.
 //! - [`Stack`]: subgraphs started on them over HTTP, events delivered to them, their outbox.
 //! - [`Graphql`], [`Member`], [`error_of`]: a client's side of those subgraphs.
+//! - [`Socket`]: a graphql-transport-ws client for subscriptions.
 //! - [`StatementCounter`]: the SQL statements an operation costs.
 //! - [`assert_committed_schema`]: the `schema.graphql` snapshot.
 
 mod client;
 mod snapshot;
+mod socket;
 mod stack;
 mod statements;
 
 pub use client::{Graphql, Member, error_of};
 pub use snapshot::assert_committed_schema;
+pub use socket::{FRAME_WAIT, Refused, Socket};
 pub use stack::{Stack, outbox};
 pub use statements::StatementCounter;
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use agora_kit::events::{
     Backoff, BusConfig, BusTuning, Consumer, ConsumerSpec, Envelope, EventBus, EventError,
-    EventStream, EventTablesMigration, Handler, HandlerError, OutboxRelay, Outcome, connect_with,
-    enqueue, tables::outbox,
+    EventStream, EventTablesMigration, Handler, HandlerError, LiveHub, LocalHub, OutboxRelay,
+    Outcome, connect_with, enqueue, tables::outbox,
 };
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -439,6 +439,10 @@ impl EventBus for DownBus {
 
     async fn ensure_stream(&self, _: &str) -> Result<(), EventError> {
         Err(EventError::Bus("connection refused".into()))
+    }
+
+    fn live(&self) -> Arc<dyn LiveHub> {
+        Arc::new(LocalHub::new())
     }
 }
 

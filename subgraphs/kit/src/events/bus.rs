@@ -15,6 +15,7 @@ use super::embedded::EmbeddedBus;
 use super::envelope::{Envelope, domain_of};
 use super::error::EventError;
 use super::jetstream::JetStreamBus;
+use super::live::LiveHub;
 
 /// How long a delivery may stay unacknowledged before the bus hands it out again.
 pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(30);
@@ -94,6 +95,10 @@ pub trait EventBus: Send + Sync {
     /// Ensures the stream of a publishing domain exists (file storage, duplicate window of
     /// at least two minutes). Idempotent; publishers call it at start-up.
     async fn ensure_stream(&self, domain: &str) -> Result<(), EventError>;
+
+    /// The live hub on the same connection: core NATS beside JetStream, or the process's
+    /// broadcast channels beside the embedded log. Everyone sharing the bus shares it.
+    fn live(&self) -> Arc<dyn LiveHub>;
 }
 
 /// What a consuming subgraph wants to receive from one publishing domain.

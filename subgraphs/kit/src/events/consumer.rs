@@ -30,6 +30,14 @@ pub trait Handler: Send + Sync + 'static {
     /// Applies `event` inside `txn`; the consumer commits it together with the inbox row.
     async fn handle(&self, txn: &DatabaseTransaction, event: &Envelope)
     -> Result<(), HandlerError>;
+
+    /// Runs once the effect of `event` is committed (never for a duplicate), for what must
+    /// not happen unless the effect is durable and need not be retried, such as live
+    /// delivery to subscribers; `db` reads what the effect wrote. It cannot fail the
+    /// event: the handler logs its own failures. Does nothing unless overridden.
+    async fn committed(&self, db: &DatabaseConnection, event: &Envelope) {
+        let _ = (db, event);
+    }
 }
 
 /// What processing one delivery did.
@@ -168,6 +176,7 @@ impl Consumer {
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
+        self.handler.committed(&self.db, event).await;
         Ok(Outcome::Applied)
     }
 

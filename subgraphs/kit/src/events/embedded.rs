@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use super::bus::{BusTuning, ConsumerSpec, Delivery, EventBus, EventStream, Naming, Settle};
 use super::envelope::Envelope;
 use super::error::EventError;
+use super::live::{LiveHub, LocalHub};
 
 /// The log's tables; private, the bus is the only reader and writer.
 mod log {
@@ -101,6 +102,8 @@ use log::{consumer_cursor, dead_letter, event};
 /// The embedded bus; cheap to share behind `Arc<dyn EventBus>`.
 pub struct EmbeddedBus {
     inner: Arc<Inner>,
+    /// The process's live hub: in-process, like the log's wake-ups.
+    live: Arc<LocalHub>,
 }
 
 /// State shared by the bus, its streams and their deliveries.
@@ -156,6 +159,7 @@ impl EmbeddedBus {
         )
         .await?;
         Ok(EmbeddedBus {
+            live: Arc::new(LocalHub::new()),
             inner: Arc::new(Inner {
                 db,
                 naming: Naming::new(namespace),
@@ -239,6 +243,10 @@ impl EventBus for EmbeddedBus {
     async fn ensure_stream(&self, _domain: &str) -> Result<(), EventError> {
         // Streams of the embedded log are a column, not an object: nothing to create.
         Ok(())
+    }
+
+    fn live(&self) -> Arc<dyn LiveHub> {
+        self.live.clone()
     }
 }
 

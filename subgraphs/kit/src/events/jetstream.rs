@@ -5,6 +5,7 @@
 //! (so delivery is in order, as on the embedded bus), and a `DEADLETTER` stream that
 //! receives, under `deadletter.<durable>`, every event a consumer gave up on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{
@@ -20,6 +21,7 @@ use futures::StreamExt;
 use super::bus::{BusTuning, ConsumerSpec, Delivery, EventBus, EventStream, Naming, Settle};
 use super::envelope::Envelope;
 use super::error::EventError;
+use super::live::{LiveHub, NatsHub};
 
 /// The domain whose stream holds dead letters.
 const DEAD_LETTER_DOMAIN: &str = "deadletter";
@@ -39,6 +41,8 @@ pub struct JetStreamBus {
     naming: Naming,
     /// Ack wait for the consumers this bus creates.
     tuning: BusTuning,
+    /// Core NATS pub/sub on the same connection, for live delivery.
+    live: Arc<NatsHub>,
 }
 
 impl JetStreamBus {
@@ -50,6 +54,7 @@ impl JetStreamBus {
     ) -> Result<Self, EventError> {
         let client = async_nats::connect(url).await.map_err(EventError::bus)?;
         Ok(JetStreamBus {
+            live: Arc::new(NatsHub::new(client.clone(), namespace)),
             js: jetstream::new(client),
             naming: Naming::new(namespace),
             tuning,
@@ -167,6 +172,10 @@ impl EventBus for JetStreamBus {
             .await
             .map_err(EventError::bus)?;
         Ok(())
+    }
+
+    fn live(&self) -> Arc<dyn LiveHub> {
+        self.live.clone()
     }
 }
 

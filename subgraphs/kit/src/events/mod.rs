@@ -8,6 +8,7 @@
 //! - `outbox`: [`enqueue`] in the domain transaction (or [`commit_with`] it), [`OutboxRelay`]
 //!   to publish.
 //! - `consumer`: [`Handler`] and [`Consumer`], effect + inbox row in one transaction.
+//! - `live`: [`LiveHub`], fire-and-forget pub/sub for subscriptions across instances.
 //! - `migration`: the `outbox` and `inbox` tables; `tables`: their entities.
 //! - `backoff`, `error`: shared pieces.
 
@@ -18,6 +19,7 @@ mod embedded;
 mod envelope;
 mod error;
 mod jetstream;
+mod live;
 mod migration;
 mod outbox;
 pub mod tables;
@@ -32,5 +34,6 @@ pub use embedded::EmbeddedBus;
 pub use envelope::{CONTENT_TYPE, Envelope, SPEC_VERSION};
 pub use error::{EventError, HandlerError};
 pub use jetstream::JetStreamBus;
+pub use live::{LiveHub, LiveStream, LocalHub, NatsHub};
 pub use migration::EventTablesMigration;
 pub use outbox::{OutboxRelay, commit_with, enqueue};

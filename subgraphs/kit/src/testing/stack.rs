@@ -29,6 +29,8 @@ pub struct Stack {
     vars: HashMap<String, String>,
     /// The test's bus, on which a test may also play another domain.
     bus: Arc<dyn EventBus>,
+    /// The connections of replicas that have their own (NATS only).
+    replica_buses: Vec<Arc<dyn EventBus>>,
     /// Identity's endpoint, once started, for registering members.
     identity: Option<Graphql>,
     /// Cancelled on drop: stops every subgraph.
@@ -41,11 +43,7 @@ impl Stack {
     /// A fresh [`TestEnv`] and its bus, tuned so that redeliveries come within a second.
     pub async fn new() -> Self {
         let env = TestEnv::new();
-        let tuning = BusTuning {
-            ack_wait: Duration::from_secs(1),
-            poll_interval: POLL,
-        };
-        let bus = events::connect_with(&env.bus_config(), tuning)
+        let bus = events::connect_with(&env.bus_config(), tuning())
             .await
             .expect("bus");
         let vars = HashMap::from([
@@ -58,6 +56,7 @@ impl Stack {
         Self {
             vars,
             bus,
+            replica_buses: Vec::new(),
             identity: None,
             stop: CancellationToken::new(),
             env,
@@ -83,22 +82,71 @@ impl Stack {
             .insert(format!("AGORA_{upper}_DATABASE_URL"), database);
         self.vars
             .insert(format!("AGORA_{upper}_ADDR"), "127.0.0.1:0".to_owned());
-        let settings =
-            Settings::from_lookup(name, |key| self.vars.get(key).cloned()).expect("settings");
-        let service = build(settings, self.bus.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
-        let addr = service.local_addr();
-        tokio::spawn(service.run_until_stopped(self.stop.clone()));
-        let api = Graphql::new(format!("http://{addr}/graphql"));
+        let api = self.serve(name, build, self.bus.clone()).await;
         if name == "identity" {
             self.vars.insert(
                 "AGORA_JWKS_URL".to_owned(),
-                format!("http://{addr}/.well-known/jwks.json"),
+                api.url.replace("/graphql", "/.well-known/jwks.json"),
             );
             self.identity = Some(api.clone());
         }
         api
+    }
+
+    /// Starts one more instance of started subgraph `name` on the same database, as a
+    /// scaled-out deployment runs it: on NATS with a connection of its own, as another
+    /// process would have; in embedded mode on the shared bus, since the embedded bus
+    /// (and its live hub) is one per process. Returns its endpoint.
+    pub async fn start_replica<F, Fut>(&mut self, name: &str, build: F) -> Graphql
+    where
+        F: FnOnce(Settings, Arc<dyn EventBus>) -> Fut,
+        Fut: Future<Output = Result<Service, StartError>>,
+    {
+        let bus = if self.env.nats_url().is_some() {
+            let own = events::connect_with(&self.env.bus_config(), tuning())
+                .await
+                .expect("bus");
+            self.replica_buses.push(own.clone());
+            own
+        } else {
+            self.bus.clone()
+        };
+        self.serve(name, build, bus).await
+    }
+
+    /// Builds `name` with the current variables on `bus` and serves it until the stack
+    /// stops.
+    async fn serve<F, Fut>(&self, name: &str, build: F, bus: Arc<dyn EventBus>) -> Graphql
+    where
+        F: FnOnce(Settings, Arc<dyn EventBus>) -> Fut,
+        Fut: Future<Output = Result<Service, StartError>>,
+    {
+        let settings =
+            Settings::from_lookup(name, |key| self.vars.get(key).cloned()).expect("settings");
+        let service = build(settings, bus)
+            .await
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let addr = service.local_addr();
+        tokio::spawn(service.run_until_stopped(self.stop.clone()));
+        Graphql::new(format!("http://{addr}/graphql"))
+    }
+
+    /// Waits (bounded) until `count` subscriptions of this test's instances listen on live
+    /// `topic`, so that what the test does next is seen by them.
+    pub async fn wait_for_listeners(&self, topic: &str, count: usize) {
+        let listening = || {
+            std::iter::once(&self.bus)
+                .chain(&self.replica_buses)
+                .map(|bus| bus.live().listeners(topic))
+                .sum::<usize>()
+        };
+        for _ in 0..POLLS {
+            if listening() >= count {
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        panic!("{count} listeners of {topic} never came");
     }
 
     /// A connection of the test's own to the database of started subgraph `name`, to
@@ -134,6 +182,14 @@ impl Stack {
             tokio::time::sleep(POLL).await;
         }
         panic!("{consumer} did not apply {}", envelope.event_type);
+    }
+}
+
+/// The bus tuning of tests: redeliveries within a second, quick polls.
+fn tuning() -> BusTuning {
+    BusTuning {
+        ack_wait: Duration::from_secs(1),
+        poll_interval: POLL,
     }
 }
 

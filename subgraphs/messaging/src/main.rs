@@ -1,0 +1,6 @@
+//! The messaging subgraph as its own process.
+
+#[tokio::main]
+async fn main() -> Result<(), agora_kit::service::StartError> {
+    agora_kit::service::run_standalone("messaging", agora_messaging::build).await
+}
