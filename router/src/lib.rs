@@ -18,7 +18,10 @@
 //! - [`DryRun`]: the pipeline up to execution as a library call, for the fuzz tests.
 //! - `execute`: the plan executor (fetches, representations, merging, rewrites, and
 //!   moving `_entities` error paths to client paths).
-//! - `project`: the client's selection applied to the merged data, with null propagation.
+//! - `value`: the executor's JSON value (objects as small vectors, inline short strings),
+//!   parsed straight from subgraph responses.
+//! - `project`: the client's selection applied to the merged data, with null propagation,
+//!   written straight into the response bytes.
 //! - `subscribe`: operations over streaming transports: `ws_server`
 //!   (graphql-transport-ws on `GET /graphql`), `sse` (`Accept: text/event-stream`),
 //!   and `upstream` (subscriptions to subgraphs over shared graphql-transport-ws
@@ -47,6 +50,7 @@ mod server;
 mod subscribe;
 mod telemetry;
 mod validate;
+mod value;
 mod variables;
 
 pub use compose::{SubgraphSdl, compose};

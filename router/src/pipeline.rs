@@ -25,6 +25,7 @@ use crate::schema::SchemaIndex;
 use crate::subscribe::Upstreams;
 use crate::telemetry::Telemetry;
 use crate::validate::Validator;
+use crate::value::{Object, Value as Data};
 use crate::variables;
 
 /// A GraphQL-over-HTTP request, from a POST body or GET query parameters.
@@ -182,12 +183,14 @@ impl Gateway {
                     .run(plan)
                     .await
             }
-            None => (Value::Object(Map::new()), Vec::new()),
+            None => (Data::Object(Object::new()), Vec::new()),
         };
         if let Some(resolved) = operation.introspection(&self.schema, variables)
-            && let Value::Object(root) = &mut data
+            && let Data::Object(root) = &mut data
         {
-            root.extend(resolved);
+            for (key, value) in resolved {
+                root.insert(key, Data::from(value));
+            }
         }
         self.response_body(operation, &data, variables, errors)
     }
@@ -203,7 +206,7 @@ impl Gateway {
         variables: &Map<String, Value>,
         authorization: Option<&HeaderValue>,
     ) -> Vec<u8> {
-        let data = event.data.unwrap_or(Value::Null);
+        let data = event.data.unwrap_or_default();
         let errors = event
             .errors
             .into_iter()
@@ -271,7 +274,7 @@ impl Gateway {
     fn response_body(
         &self,
         operation: &PreparedOperation,
-        data: &Value,
+        data: &Data,
         variables: &Map<String, Value>,
         mut errors: Vec<GraphQLError>,
     ) -> Vec<u8> {

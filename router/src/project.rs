@@ -10,10 +10,11 @@
 use graphql_tools::static_graphql::schema::{Type, TypeDefinition};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value as JsonValue};
 
 use crate::response::{GraphQLError, PathSegment, write_json};
 use crate::schema::SchemaIndex;
+use crate::value::{Object, Value};
 use crate::variables::selection_included;
 
 /// The client's selection, compiled against the schema.
@@ -141,7 +142,7 @@ impl Projection {
         &self,
         schema: &SchemaIndex,
         data: &Value,
-        variables: &Map<String, Value>,
+        variables: &Map<String, JsonValue>,
         errors: &mut Vec<GraphQLError>,
         out: &mut Vec<u8>,
     ) {
@@ -152,8 +153,11 @@ impl Projection {
             out,
             path: Vec::new(),
         };
-        let empty = Map::new();
-        let root = data.as_object().unwrap_or(&empty);
+        let empty = Object::new();
+        let root = match data {
+            Value::Object(root) => root,
+            _ => &empty,
+        };
         let start = writer.out.len();
         if writer.object(&self.root, root, &self.root_type).is_err() {
             writer.out.truncate(start);
@@ -226,7 +230,7 @@ enum PathStep<'a> {
 
 struct Writer<'a> {
     schema: &'a SchemaIndex,
-    variables: &'a Map<String, Value>,
+    variables: &'a Map<String, JsonValue>,
     errors: &'a mut Vec<GraphQLError>,
     out: &'a mut Vec<u8>,
     path: Vec<PathStep<'a>>,
@@ -236,12 +240,13 @@ impl<'a> Writer<'a> {
     fn object(
         &mut self,
         selection: &'a Selection,
-        object: &'a Map<String, Value>,
+        object: &'a Object,
         type_name: &'a str,
     ) -> Result<(), NullBubble> {
         self.out.push(b'{');
         let mut written = selection.has_fragments.then(Vec::new);
-        self.fields(selection, object, type_name, &mut written)?;
+        let mut cursor = 0;
+        self.fields(selection, object, type_name, &mut written, &mut cursor)?;
         self.out.push(b'}');
         Ok(())
     }
@@ -249,9 +254,10 @@ impl<'a> Writer<'a> {
     fn fields(
         &mut self,
         selection: &'a Selection,
-        object: &'a Map<String, Value>,
+        object: &'a Object,
         type_name: &'a str,
         written: &mut Option<Vec<&'a str>>,
+        cursor: &mut usize,
     ) -> Result<(), NullBubble> {
         for item in &selection.items {
             match item {
@@ -277,12 +283,14 @@ impl<'a> Writer<'a> {
                     self.out.push(b':');
                     match &field.output {
                         Output::Typename => write_json(self.out, type_name),
-                        Output::Verbatim => {
-                            write_json(self.out, object.get(key).unwrap_or(&Value::Null));
-                        }
+                        Output::Verbatim => match object.get_from(key, cursor) {
+                            Some(value) => write_json(self.out, value),
+                            None => self.out.extend_from_slice(b"null"),
+                        },
                         Output::Value(plan) => {
                             self.path.push(PathStep::Key(key));
-                            let result = self.value(plan, &plan.shape, object.get(key));
+                            let result =
+                                self.value(plan, &plan.shape, object.get_from(key, cursor));
                             self.path.pop();
                             result?;
                         }
@@ -295,7 +303,7 @@ impl<'a> Writer<'a> {
                         self.variables,
                     ) && self.schema.satisfies(type_name, &fragment.type_condition)
                     {
-                        self.fields(&fragment.selection, object, type_name, written)?;
+                        self.fields(&fragment.selection, object, type_name, written, cursor)?;
                     }
                 }
             }
@@ -320,7 +328,7 @@ impl<'a> Writer<'a> {
         };
         let start = self.out.len();
         let written = match (&shape.list_of, &plan.selection, value) {
-            (Some(item_shape), _, Value::Array(items)) => self.list(plan, item_shape, items),
+            (Some(item_shape), _, Value::List(items)) => self.list(plan, item_shape, items),
             (None, None, leaf) => match &plan.enum_values {
                 Some(values) if !leaf.as_str().is_some_and(|v| values.iter().any(|x| x == v)) => {
                     self.report_invalid_enum(plan, leaf);
@@ -332,10 +340,10 @@ impl<'a> Writer<'a> {
                 }
             },
             (None, Some(selection), Value::Object(object)) => {
-                let type_name = match object.get("__typename") {
-                    Some(Value::String(name)) => name.as_str(),
-                    _ => plan.named_type.as_str(),
-                };
+                let type_name = object
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&plan.named_type);
                 self.object(selection, object, type_name)
             }
             // A value of the wrong shape is treated as missing.

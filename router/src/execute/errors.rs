@@ -1,8 +1,7 @@
 //! Subgraph errors from `_entities` calls, moved to the paths the client knows.
 
-use serde_json::Value;
-
 use crate::response::{GraphQLError, PathSegment};
+use crate::value::Value;
 
 /// Whether an error's path starts at the response key of an `_entities` field.
 pub(super) fn starts_with_key(error: &GraphQLError, response_key: &str) -> bool {
@@ -69,7 +68,7 @@ fn is_null_at(value: &Value, path: &[PathSegment]) -> bool {
     for segment in path {
         let next = match (segment, current) {
             (PathSegment::Key(key), Value::Object(object)) => object.get(key),
-            (PathSegment::Index(index), Value::Array(items)) => items.get(*index),
+            (PathSegment::Index(index), Value::List(items)) => items.get(*index),
             _ => None,
         };
         match next {

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderValue, header};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value as JsonValue};
 
 use crate::error::RouterError;
 use crate::response::write_json;
 use crate::telemetry::SubgraphMetrics;
+use crate::value::Value;
 
 /// How long connecting to a subgraph may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,7 +36,7 @@ pub(crate) struct SubgraphResponse {
     #[serde(default)]
     pub data: Option<Value>,
     #[serde(default)]
-    pub errors: Vec<Value>,
+    pub errors: Vec<JsonValue>,
 }
 
 /// Why a subgraph request produced no GraphQL response.
@@ -152,19 +153,20 @@ impl SubgraphClient {
 }
 
 /// Writes a subgraph request body: the operation, the representations variables
-/// (already serialized) and the client variables the operation uses.
+/// (their items already serialized and comma-separated) and the client variables the
+/// operation uses.
 pub(crate) fn request_body(
     operation: &str,
-    representations: &[(&str, &[Vec<u8>])],
+    representations: &[(&str, &[u8])],
     variable_usages: Option<&BTreeSet<String>>,
-    variables: &Map<String, Value>,
+    variables: &Map<String, JsonValue>,
 ) -> Vec<u8> {
     let mut body = Vec::with_capacity(
         operation.len()
             + 64
             + representations
                 .iter()
-                .flat_map(|(_, items)| items.iter().map(|item| item.len() + 1))
+                .map(|(name, items)| name.len() + items.len() + 8)
                 .sum::<usize>(),
     );
     body.extend_from_slice(b"{\"query\":");
@@ -180,12 +182,7 @@ pub(crate) fn request_body(
         separator(&mut body);
         write_json(&mut body, name);
         body.extend_from_slice(b":[");
-        for (index, item) in items.iter().enumerate() {
-            if index > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(item);
-        }
+        body.extend_from_slice(items);
         body.push(b']');
     }
     for name in variable_usages.into_iter().flatten() {

@@ -1,13 +1,12 @@
 //! Walking the response along a plan path, and merging fetched data into it.
 
-use hive_router_query_planner::planner::plan_nodes::{
-    FetchRewrite, FlattenNodePath, FlattenNodePathSegment,
-};
-use serde_json::{Map, Value};
-
 use super::rewrites;
 use crate::response::PathSegment;
 use crate::schema::SchemaIndex;
+use crate::value::{Object, Value};
+use hive_router_query_planner::planner::plan_nodes::{
+    FetchRewrite, FlattenNodePath, FlattenNodePathSegment,
+};
 
 /// One step of a response path while walking: a key from the plan, or a list index.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +26,9 @@ pub(super) fn for_each_entity<'p, F>(
     trail: &mut Vec<Step<'p>>,
     visit: &mut F,
 ) where
-    F: FnMut(&mut Map<String, Value>, &[Step<'p>]),
+    F: FnMut(&mut Object, &[Step<'p>]),
 {
-    if let Value::Array(items) = value {
+    if let Value::List(items) = value {
         let path = match path.first() {
             Some(FlattenNodePathSegment::List) => &path[1..],
             _ => path,
@@ -57,40 +56,16 @@ pub(super) fn for_each_entity<'p, F>(
             for_each_entity(value, rest, schema, trail, visit);
         }
         Some((FlattenNodePathSegment::TypeCondition(types), rest)) => {
-            let matches = match object.get("__typename") {
-                Some(Value::String(typename)) => types
-                    .iter()
-                    .any(|condition| schema.satisfies(typename, condition)),
-                _ => false,
-            };
+            let matches = object
+                .get("__typename")
+                .and_then(Value::as_str)
+                .is_some_and(|typename| {
+                    types
+                        .iter()
+                        .any(|condition| schema.satisfies(typename, condition))
+                });
             if matches {
                 for_each_entity(value, rest, schema, trail, visit);
-            }
-        }
-    }
-}
-
-/// Deep-merges `source` into `target`: objects key by key, lists item by item, anything
-/// else replaced.
-pub(super) fn deep_merge(target: &mut Value, source: Value) {
-    match (target, source) {
-        (Value::Object(target), Value::Object(source)) => merge_object(target, source),
-        (Value::Array(target), Value::Array(source)) if target.len() == source.len() => {
-            for (target, source) in target.iter_mut().zip(source) {
-                deep_merge(target, source);
-            }
-        }
-        (target, source) => *target = source,
-    }
-}
-
-/// Deep-merges the fields of `source` into `target`.
-fn merge_object(target: &mut Map<String, Value>, source: Map<String, Value>) {
-    for (key, value) in source {
-        match target.get_mut(&key) {
-            Some(existing) => deep_merge(existing, value),
-            None => {
-                target.insert(key, value);
             }
         }
     }
@@ -154,7 +129,7 @@ pub(super) fn merge_entities(
                     rewrites::apply(rewrites, &mut entity, schema);
                 }
                 if let Value::Object(entity) = entity {
-                    merge_object(target, entity);
+                    target.merge(entity);
                 }
             },
         );

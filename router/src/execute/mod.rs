@@ -21,23 +21,24 @@ use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::{
     BatchFetchNode, ConditionNode, FetchNode, FetchRewrite, FlattenNode, FlattenNodePath, PlanNode,
 };
-use serde_json::{Map, Value};
+use serde_json::{Map, Value as JsonValue};
 
 use errors::{EntityError, starts_with_key};
 pub(crate) use fetch::{SubgraphClient, SubgraphResponse, request_body};
-use merge::{deep_merge, for_each_entity, merge_entities};
+use merge::{for_each_entity, merge_entities};
 use representations::Representations;
 
 use crate::error::ErrorCode;
 use crate::response::GraphQLError;
 use crate::schema::SchemaIndex;
+use crate::value::{Object, Value};
 use crate::variables::selection_included;
 
 /// One execution of one plan.
 pub(crate) struct Execution<'a> {
     subgraphs: &'a SubgraphClient,
     schema: &'a SchemaIndex,
-    variables: &'a Map<String, Value>,
+    variables: &'a Map<String, JsonValue>,
     authorization: Option<&'a HeaderValue>,
     state: Mutex<State>,
 }
@@ -63,7 +64,7 @@ impl<'a> Execution<'a> {
     pub fn new(
         subgraphs: &'a SubgraphClient,
         schema: &'a SchemaIndex,
-        variables: &'a Map<String, Value>,
+        variables: &'a Map<String, JsonValue>,
         authorization: Option<&'a HeaderValue>,
     ) -> Self {
         Self {
@@ -72,7 +73,7 @@ impl<'a> Execution<'a> {
             variables,
             authorization,
             state: Mutex::new(State {
-                data: Value::Object(Map::new()),
+                data: Value::Object(Object::new()),
                 errors: Vec::new(),
             }),
         }
@@ -150,7 +151,7 @@ impl<'a> Execution<'a> {
             return;
         };
         if let Some(data) = response.data {
-            deep_merge(&mut state.data, data);
+            state.data.merge(data);
         }
         state
             .errors
@@ -238,13 +239,13 @@ impl<'a> Execution<'a> {
                 collected.insert(call.variable, representations);
             }
         }
-        if collected.values().all(|r| r.unique.is_empty()) {
+        if collected.values().all(Representations::is_empty) {
             return;
         }
 
-        let variables: Vec<(&str, &[Vec<u8>])> = collected
+        let variables: Vec<(&str, &[u8])> = collected
             .iter()
-            .map(|(name, representations)| (*name, representations.unique.as_slice()))
+            .map(|(name, representations)| (*name, representations.list.as_slice()))
             .collect();
         let body = request_body(operation, &variables, variable_usages, self.variables);
         let Some(response) = self.send(service, body).await else {
@@ -253,7 +254,7 @@ impl<'a> Execution<'a> {
 
         let mut data = match response.data {
             Some(Value::Object(data)) => data,
-            _ => Map::new(),
+            _ => Object::new(),
         };
         let mut state = self.lock();
         let state = &mut *state;
@@ -267,7 +268,7 @@ impl<'a> Execution<'a> {
                 continue;
             };
             let entities = match data.remove(call.response_key) {
-                Some(Value::Array(entities)) => entities,
+                Some(Value::List(entities)) => entities,
                 _ => Vec::new(),
             };
             let (mine, others): (Vec<_>, Vec<_>) = errors
@@ -306,7 +307,7 @@ impl<'a> Execution<'a> {
                 );
                 self.lock().errors.push(
                     GraphQLError::new(message, ErrorCode::SubgraphRequestFailed)
-                        .with_extension("serviceName", Value::from(service)),
+                        .with_extension("serviceName", JsonValue::from(service)),
                 );
                 None
             }

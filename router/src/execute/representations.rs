@@ -3,31 +3,40 @@
 
 use std::collections::HashMap;
 
+use super::rewrites;
+use crate::schema::SchemaIndex;
+use crate::value::{Object, Value};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
-use serde_json::{Map, Value};
-
-use super::rewrites;
-use crate::schema::SchemaIndex;
 
 /// The unique representations of one `_entities` variable, and for every entity visited
 /// (in walk order) which representation stands for it.
 #[derive(Debug, Default)]
 pub(crate) struct Representations {
-    /// Serialized JSON of each distinct representation, in first-seen order.
-    pub unique: Vec<Vec<u8>>,
-    /// Per visited entity: the index into `unique`, or `None` when the entity lacks
-    /// the fields its representation needs (for example because an earlier fetch failed).
+    /// The distinct representations as JSON, comma-separated in first-seen order: the
+    /// items of the variable's list, ready for the request body.
+    pub list: Vec<u8>,
+    /// Per visited entity: the position of its representation in `list`, or `None` when
+    /// the entity lacks the fields its representation needs (for example because an
+    /// earlier fetch failed).
     pub slots: Vec<Option<usize>>,
-    positions: HashMap<Vec<u8>, usize>,
+    /// Each distinct representation's JSON → its position.
+    positions: HashMap<Box<[u8]>, usize>,
+    /// The representation being serialized.
+    scratch: Vec<u8>,
 }
 
 impl Representations {
+    /// Whether no entity had a representation.
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
     /// Cuts and records the representation of one entity.
     pub fn push(
         &mut self,
-        entity: &Map<String, Value>,
+        entity: &Object,
         requires: &SelectionSet,
         input_rewrites: Option<&[FetchRewrite]>,
         schema: &SchemaIndex,
@@ -36,13 +45,18 @@ impl Representations {
             if let Some(rewrites) = input_rewrites {
                 rewrites::apply(rewrites, &mut representation, schema);
             }
-            let bytes = serde_json::to_vec(&representation).ok()?;
-            Some(match self.positions.get(&bytes) {
+            self.scratch.clear();
+            serde_json::to_writer(&mut self.scratch, &representation).ok()?;
+            Some(match self.positions.get(self.scratch.as_slice()) {
                 Some(&position) => position,
                 None => {
-                    let position = self.unique.len();
-                    self.positions.insert(bytes.clone(), position);
-                    self.unique.push(bytes);
+                    let position = self.positions.len();
+                    if position > 0 {
+                        self.list.push(b',');
+                    }
+                    self.list.extend_from_slice(&self.scratch);
+                    self.positions
+                        .insert(self.scratch.as_slice().into(), position);
                     position
                 }
             })
@@ -53,21 +67,17 @@ impl Representations {
 
 /// The entity's representation, or `None` if it does not match `requires` or misses a
 /// required field.
-fn representation(
-    entity: &Map<String, Value>,
-    requires: &SelectionSet,
-    schema: &SchemaIndex,
-) -> Option<Value> {
-    let mut out = Map::new();
+fn representation(entity: &Object, requires: &SelectionSet, schema: &SchemaIndex) -> Option<Value> {
+    let mut out = Object::new();
     select_into(entity, &requires.items, schema, &mut out)?;
     (!out.is_empty()).then_some(Value::Object(out))
 }
 
 fn select_into(
-    source: &Map<String, Value>,
+    source: &Object,
     items: &[SelectionItem],
     schema: &SchemaIndex,
-    out: &mut Map<String, Value>,
+    out: &mut Object,
 ) -> Option<()> {
     for item in items {
         match item {
@@ -84,10 +94,8 @@ fn select_into(
                     select_value(value, &field.selections, schema)?
                 };
                 match out.get_mut(key) {
-                    Some(existing) => super::merge::deep_merge(existing, value),
-                    None => {
-                        out.insert(key.to_owned(), value);
-                    }
+                    Some(existing) => existing.merge(value),
+                    None => out.insert(key, value),
                 }
             }
             SelectionItem::InlineFragment(fragment) => {
@@ -108,15 +116,15 @@ fn select_into(
 fn select_value(value: &Value, selection: &SelectionSet, schema: &SchemaIndex) -> Option<Value> {
     match value {
         Value::Object(object) => {
-            let mut out = Map::new();
+            let mut out = Object::new();
             select_into(object, &selection.items, schema, &mut out)?;
             Some(Value::Object(out))
         }
-        Value::Array(items) => items
+        Value::List(items) => items
             .iter()
             .map(|item| select_value(item, selection, schema))
             .collect::<Option<Vec<_>>>()
-            .map(Value::Array),
+            .map(Value::List),
         Value::Null => Some(Value::Null),
         _ => None,
     }

@@ -2,10 +2,9 @@
 //! interface objects, and renaming the internal aliases the planner gave to conflicting
 //! fields back to their response keys.
 
-use hive_router_query_planner::planner::plan_nodes::{FetchNodePathSegment, FetchRewrite};
-use serde_json::Value;
-
 use crate::schema::SchemaIndex;
+use crate::value::{Object, Value};
+use hive_router_query_planner::planner::plan_nodes::{FetchNodePathSegment, FetchRewrite};
 
 /// Applies every rewrite, in order, to `value`.
 pub(crate) fn apply(rewrites: &[FetchRewrite], value: &mut Value, schema: &SchemaIndex) {
@@ -13,13 +12,13 @@ pub(crate) fn apply(rewrites: &[FetchRewrite], value: &mut Value, schema: &Schem
         match rewrite {
             FetchRewrite::ValueSetter(setter) => {
                 walk(value, &setter.path, schema, &mut |object, key| {
-                    object.insert(key.to_owned(), Value::String(setter.set_value_to.clone()));
+                    object.insert(key, Value::String(setter.set_value_to.as_str().into()));
                 });
             }
             FetchRewrite::KeyRenamer(renamer) => {
                 walk(value, &renamer.path, schema, &mut |object, key| {
                     if let Some(moved) = object.remove(key) {
-                        object.insert(renamer.rename_key_to.clone(), moved);
+                        object.insert(renamer.rename_key_to.as_str(), moved);
                     }
                 });
             }
@@ -32,9 +31,9 @@ fn walk(
     value: &mut Value,
     path: &[FetchNodePathSegment],
     schema: &SchemaIndex,
-    at_key: &mut dyn FnMut(&mut serde_json::Map<String, Value>, &str),
+    at_key: &mut dyn FnMut(&mut Object, &str),
 ) {
-    if let Value::Array(items) = value {
+    if let Value::List(items) = value {
         for item in items {
             walk(item, path, schema, at_key);
         }
@@ -46,12 +45,14 @@ fn walk(
     match path.split_first() {
         None => {}
         Some((FetchNodePathSegment::TypenameEquals(types), rest)) => {
-            let matches = match object.get("__typename") {
-                Some(Value::String(typename)) => types
-                    .iter()
-                    .any(|condition| schema.satisfies(typename, condition)),
-                _ => false,
-            };
+            let matches = object
+                .get("__typename")
+                .and_then(Value::as_str)
+                .is_some_and(|typename| {
+                    types
+                        .iter()
+                        .any(|condition| schema.satisfies(typename, condition))
+                });
             if matches {
                 walk(value, rest, schema, at_key);
             }
