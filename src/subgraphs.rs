@@ -42,6 +42,11 @@ pub const ALL: &[Subgraph] = &[
         sdl: agora_social::schema::sdl,
         build: |settings, bus| Box::pin(agora_social::build(settings, bus)),
     },
+    Subgraph {
+        name: "messaging",
+        sdl: agora_messaging::schema::sdl,
+        build: |settings, bus| Box::pin(agora_messaging::build(settings, bus)),
+    },
 ];
 
 /// The subgraph called `name`.

@@ -123,6 +123,72 @@ impl TestApp {
         panic!("the profile was never created");
     }
 
+    /// Runs an operation as `session` that must succeed; returns its data.
+    pub async fn ok(&self, query: &str, variables: Value, session: &Session) -> Value {
+        let response = self
+            .graphql(query, variables, Some(&session.access_token))
+            .await;
+        assert!(response["errors"].is_null(), "{query}: {response}");
+        response["data"].clone()
+    }
+
+    /// Repeats an operation as `session` until it succeeds and `done` holds for its data:
+    /// the answer depends on an event that another subgraph has yet to consume.
+    pub async fn eventually(
+        &self,
+        query: &str,
+        variables: Value,
+        session: &Session,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..200 {
+            let response = self
+                .graphql(query, variables.clone(), Some(&session.access_token))
+                .await;
+            if response["errors"].is_null() && done(&response["data"]) {
+                return response["data"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{query} never reached the expected state");
+    }
+
+    /// Waits (bounded) until `count` subscriptions of the platform listen on live `topic`,
+    /// so that what the test does next reaches them.
+    pub async fn wait_for_listeners(&self, topic: &str, count: usize) {
+        let live = self
+            .platform
+            .as_ref()
+            .expect("platform is running")
+            .bus
+            .live();
+        for _ in 0..500 {
+            if live.listeners(topic) >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{count} listeners of {topic} never came");
+    }
+
+    /// Subscribes over GraphQL-over-SSE (`POST` with `Accept: text/event-stream`).
+    pub async fn subscribe_sse(&self, query: &str, variables: Value, token: &str) -> Sse {
+        let response = self
+            .client
+            .post(self.url())
+            .header("accept", "text/event-stream")
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("router answers");
+        assert!(response.status().is_success(), "{}", response.status());
+        Sse {
+            response,
+            buffer: String::new(),
+        }
+    }
+
     /// Opens a subgraph's database.
     pub async fn database(&self, subgraph: &str) -> sea_orm::DatabaseConnection {
         let key = format!("AGORA_{}_DATABASE_URL", subgraph.to_uppercase());
@@ -169,4 +235,41 @@ pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("")
+}
+
+/// A subscription over server-sent events: `event: next` frames whose data is a response.
+pub struct Sse {
+    response: reqwest::Response,
+    /// Received text not yet split into frames.
+    buffer: String,
+}
+
+impl Sse {
+    /// The data of the next `next` frame, within `wait`; panics otherwise.
+    pub async fn next(&mut self, wait: Duration) -> Value {
+        tokio::time::timeout(wait, self.next_frame())
+            .await
+            .unwrap_or_else(|_| panic!("no event within {wait:?}"))
+    }
+
+    async fn next_frame(&mut self) -> Value {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let mut lines = frame.lines();
+                if lines.next() != Some("event: next") {
+                    continue;
+                }
+                let data: String = lines.filter_map(|l| l.strip_prefix("data: ")).collect();
+                return serde_json::from_str(&data).expect("a JSON response");
+            }
+            let chunk = self
+                .response
+                .chunk()
+                .await
+                .expect("the stream")
+                .expect("the stream goes on");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }

@@ -3,5 +3,6 @@
 
 mod accounts;
 mod helpers;
+mod messaging;
 mod seed;
 mod social_network;

@@ -24,14 +24,17 @@ use crate::error::ServiceError;
 /// cost more than a page of 5.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(3);
 
-/// A schema builder with Federation v2 enabled.
+/// A schema builder with Federation v2 enabled; a subscription root, if any, is part of
+/// the federation SDL (the router plans subscriptions from it).
 pub fn federated<Q, M, S>(query: Q, mutation: M, subscription: S) -> SchemaBuilder<Q, M, S>
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    Schema::build(query, mutation, subscription).enable_federation()
+    Schema::build(query, mutation, subscription)
+        .enable_federation()
+        .enable_subscription_in_federation()
 }
 
 /// The federation SDL of a schema, as committed in the subgraph's `schema.graphql`.
