@@ -4,6 +4,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use graphql_tools::static_graphql::query::{
@@ -44,6 +45,10 @@ pub(crate) struct PreparedOperation {
     pub variables: Vec<VariableSpec>,
     /// The client document, kept only when the operation selects `__schema`/`__type`.
     introspection: Option<IntrospectionRequest>,
+    /// The size of the last response body written for this operation, so that the next
+    /// one's buffer is allocated once (a 64 KiB response would otherwise grow it seven
+    /// times, copying it each time).
+    response_size: AtomicUsize,
 }
 
 struct IntrospectionRequest {
@@ -53,6 +58,16 @@ struct IntrospectionRequest {
 }
 
 impl PreparedOperation {
+    /// A buffer for this operation's response body.
+    pub fn response_buffer(&self) -> Vec<u8> {
+        Vec::with_capacity(self.response_size.load(Ordering::Relaxed).max(1024))
+    }
+
+    /// Remembers how large a response body was, for [`PreparedOperation::response_buffer`].
+    pub fn record_response_size(&self, size: usize) {
+        self.response_size.store(size, Ordering::Relaxed);
+    }
+
     /// The values of the root introspection fields, keyed by response key.
     pub fn introspection(
         &self,
@@ -192,6 +207,7 @@ impl Preparer<'_> {
                 document,
                 operation: position,
             }),
+            response_size: AtomicUsize::new(0),
         })
     }
 }

@@ -278,7 +278,7 @@ impl Gateway {
         variables: &Map<String, Value>,
         mut errors: Vec<GraphQLError>,
     ) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1024);
+        let mut out = operation.response_buffer();
         out.extend_from_slice(b"{\"data\":");
         operation
             .projection
@@ -289,6 +289,7 @@ impl Gateway {
             write_json(&mut out, &errors);
         }
         out.push(b'}');
+        operation.record_response_size(out.len());
         out
     }
 }

@@ -12,9 +12,9 @@ use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use serde_json::{Map, Value as JsonValue};
 
-use crate::response::{GraphQLError, PathSegment, write_json};
+use crate::response::{GraphQLError, PathSegment};
 use crate::schema::SchemaIndex;
-use crate::value::{Object, Value};
+use crate::value::{Object, Value, write_str, write_value};
 use crate::variables::selection_included;
 
 /// The client's selection, compiled against the schema.
@@ -48,6 +48,8 @@ struct FragmentPlan {
 #[derive(Debug)]
 struct FieldPlan {
     response_key: String,
+    /// `"responseKey":`, written before the field's value.
+    key_prefix: Box<[u8]>,
     skip_if: Option<String>,
     include_if: Option<String>,
     output: Output,
@@ -124,6 +126,7 @@ impl Projection {
         let verbatim = verbatim_root_keys.iter().map(|key| {
             Item::Field(FieldPlan {
                 response_key: key.clone(),
+                key_prefix: key_prefix(key),
                 skip_if: None,
                 include_if: None,
                 output: Output::Verbatim,
@@ -198,6 +201,7 @@ fn compile(schema: &SchemaIndex, parent_type: &str, selection: &SelectionSet) ->
                 };
                 compiled.items.push(Item::Field(FieldPlan {
                     response_key: field.selection_identifier().to_owned(),
+                    key_prefix: key_prefix(field.selection_identifier()),
                     skip_if: field.skip_if.clone(),
                     include_if: field.include_if.clone(),
                     output,
@@ -217,6 +221,13 @@ fn compile(schema: &SchemaIndex, parent_type: &str, selection: &SelectionSet) ->
         }
     }
     compiled
+}
+
+fn key_prefix(response_key: &str) -> Box<[u8]> {
+    let mut prefix = Vec::with_capacity(response_key.len() + 3);
+    write_str(&mut prefix, response_key);
+    prefix.push(b':');
+    prefix.into()
 }
 
 /// Marks a null that must propagate to the nearest nullable parent.
@@ -279,12 +290,11 @@ impl<'a> Writer<'a> {
                     if self.out.last() != Some(&b'{') {
                         self.out.push(b',');
                     }
-                    write_json(self.out, key);
-                    self.out.push(b':');
+                    self.out.extend_from_slice(&field.key_prefix);
                     match &field.output {
-                        Output::Typename => write_json(self.out, type_name),
+                        Output::Typename => write_str(self.out, type_name),
                         Output::Verbatim => match object.get_from(key, cursor) {
-                            Some(value) => write_json(self.out, value),
+                            Some(value) => write_value(self.out, value),
                             None => self.out.extend_from_slice(b"null"),
                         },
                         Output::Value(plan) => {
@@ -335,7 +345,7 @@ impl<'a> Writer<'a> {
                     Err(NullBubble)
                 }
                 _ => {
-                    write_json(self.out, leaf);
+                    write_value(self.out, leaf);
                     Ok(())
                 }
             },

@@ -49,7 +49,7 @@ pub(crate) enum FetchError {
     #[error("the subgraph answered with HTTP {0}")]
     Status(reqwest::StatusCode),
     #[error("the subgraph's response is not GraphQL JSON: {0}")]
-    InvalidBody(#[source] serde_json::Error),
+    InvalidBody(#[source] sonic_rs::Error),
 }
 
 impl FetchError {
@@ -143,12 +143,12 @@ impl SubgraphClient {
         let bytes: Bytes = response.bytes().await.map_err(FetchError::Transport)?;
         if !status.is_success() {
             // A GraphQL-over-HTTP subgraph may answer 4xx with a GraphQL body; keep it.
-            return match serde_json::from_slice::<SubgraphResponse>(&bytes) {
+            return match sonic_rs::from_slice::<SubgraphResponse>(&bytes) {
                 Ok(parsed) if !parsed.errors.is_empty() => Ok(parsed),
                 _ => Err(FetchError::Status(status)),
             };
         }
-        serde_json::from_slice(&bytes).map_err(FetchError::InvalidBody)
+        sonic_rs::from_slice(&bytes).map_err(FetchError::InvalidBody)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::rewrites;
 use crate::schema::SchemaIndex;
-use crate::value::{Object, Value};
+use crate::value::{Object, Value, write_value};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
@@ -41,13 +41,13 @@ impl Representations {
         input_rewrites: Option<&[FetchRewrite]>,
         schema: &SchemaIndex,
     ) {
-        let slot = representation(entity, requires, schema).and_then(|mut representation| {
+        let slot = representation(entity, requires, schema).map(|mut representation| {
             if let Some(rewrites) = input_rewrites {
                 rewrites::apply(rewrites, &mut representation, schema);
             }
             self.scratch.clear();
-            serde_json::to_writer(&mut self.scratch, &representation).ok()?;
-            Some(match self.positions.get(self.scratch.as_slice()) {
+            write_value(&mut self.scratch, &representation);
+            match self.positions.get(self.scratch.as_slice()) {
                 Some(&position) => position,
                 None => {
                     let position = self.positions.len();
@@ -59,7 +59,7 @@ impl Representations {
                         .insert(self.scratch.as_slice().into(), position);
                     position
                 }
-            })
+            }
         });
         self.slots.push(slot);
     }

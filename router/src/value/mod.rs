@@ -13,6 +13,7 @@ mod write;
 
 use compact_str::CompactString;
 use serde_json::Number;
+pub(crate) use write::{write_str, write_value};
 
 /// A JSON value of response data.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -15,6 +15,9 @@ use serde_json::Number;
 
 use super::{Object, Value};
 
+/// Spare fields allocated with an object that has a `__typename` (see `visit_map`).
+const ENTITY_ROOM: usize = 2;
+
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut stacks = Stacks::default();
@@ -101,13 +104,18 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let start = self.stacks.fields.len();
+        let mut typed = false;
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            typed |= key == "__typename";
             let value = map.next_value_seed(self.stacks.seed())?;
             self.stacks.fields.push((key, value));
         }
-        Ok(Value::Object(Object {
-            fields: self.stacks.fields.drain(start..).collect(),
-        }))
+        let fields = self.stacks.fields.drain(start..);
+        // Objects with a `__typename` are the entities later fetches add fields to:
+        // room for a few saves growing them then.
+        let mut object = Vec::with_capacity(fields.len() + if typed { ENTITY_ROOM } else { 0 });
+        object.extend(fields);
+        Ok(Value::Object(Object { fields: object }))
     }
 }
 
@@ -146,7 +154,7 @@ mod tests {
     fn parses_nested_objects_and_lists_in_order() {
         let text = r#"{"b":[1,{"x":null,"y":"é\n"},[]],"a":true,"c":-2.5,"d":{}}"#;
         let value: Value = serde_json::from_str(text).expect("valid JSON");
-        assert_eq!(serde_json::to_string(&value).expect("serializes"), text);
+        assert_eq!(value.to_string(), text);
     }
 
     #[test]
