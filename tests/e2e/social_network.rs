@@ -2,7 +2,7 @@
 //! the home feed with authors, counts and comments from four subgraphs, liking,
 //! commenting, deleting; and every mutation attempted by someone who may not do it.
 
-use crate::helpers::{self, Session, TestApp, error_code};
+use crate::helpers::{self, error_code};
 use serde_json::{Value, json};
 
 const FOLLOW: &str = "mutation($id: ID!) { follow(input: { userId: $id }) { user { id followerCount viewerIsFollowing } } }";
@@ -28,28 +28,29 @@ async fn a_followed_users_post_reaches_the_feed_gathers_likes_and_comments_and_l
     app.wait_for_profile(&ada.access_token).await;
     app.wait_for_profile(&bob.access_token).await;
 
-    let followed = ok(&app, FOLLOW, json!({ "id": bob.user_id }), &ada).await;
+    let followed = app.ok(FOLLOW, json!({ "id": bob.user_id }), &ada).await;
     assert_eq!(
         followed["follow"]["user"],
         json!({ "id": bob.user_id, "followerCount": 1, "viewerIsFollowing": true })
     );
 
-    let created = ok(
-        &app,
-        CREATE_POST,
-        json!({ "body": "Ownership finally clicked #Rust" }),
-        &bob,
-    )
-    .await;
+    let created = app
+        .ok(
+            CREATE_POST,
+            json!({ "body": "Ownership finally clicked #Rust" }),
+            &bob,
+        )
+        .await;
     let post_id = created["createPost"]["post"]["id"].clone();
     assert_eq!(created["createPost"]["post"]["tags"], json!(["rust"]));
 
-    let feed = eventually(&app, FEED, json!({}), &ada, |data| {
-        data["feed"]["nodes"]
-            .as_array()
-            .is_some_and(|n| !n.is_empty())
-    })
-    .await;
+    let feed = app
+        .eventually(FEED, json!({}), &ada, |data| {
+            data["feed"]["nodes"]
+                .as_array()
+                .is_some_and(|n| !n.is_empty())
+        })
+        .await;
     assert_eq!(
         feed["feed"]["nodes"],
         json!([{
@@ -64,20 +65,19 @@ async fn a_followed_users_post_reaches_the_feed_gathers_likes_and_comments_and_l
         }])
     );
 
-    let liked = ok(&app, LIKE, json!({ "id": post_id }), &ada).await;
+    let liked = app.ok(LIKE, json!({ "id": post_id }), &ada).await;
     assert_eq!(
         liked["likePost"]["post"],
         json!({ "likeCount": 1, "viewerHasLiked": true })
     );
-    ok(
-        &app,
+    app.ok(
         COMMENT,
         json!({ "id": post_id, "body": "Welcome to the club" }),
         &ada,
     )
     .await;
 
-    let feed = ok(&app, FEED, json!({}), &ada).await;
+    let feed = app.ok(FEED, json!({}), &ada).await;
     let post = &feed["feed"]["nodes"][0];
     assert_eq!(post["likeCount"], 1);
     assert_eq!(post["viewerHasLiked"], true);
@@ -86,25 +86,24 @@ async fn a_followed_users_post_reaches_the_feed_gathers_likes_and_comments_and_l
         post["comments"]["nodes"],
         json!([{ "author": { "handle": "ada" }, "body": "Welcome to the club" }])
     );
-    let bobs_view = ok(&app, FEED, json!({}), &bob).await;
+    let bobs_view = app.ok(FEED, json!({}), &bob).await;
     assert_eq!(bobs_view["feed"]["nodes"][0]["viewerHasLiked"], false);
     assert_eq!(bobs_view["feed"]["nodes"][0]["likeCount"], 1);
 
-    let found = ok(&app, SEARCH, json!({ "q": "ownership" }), &ada).await;
+    let found = app.ok(SEARCH, json!({ "q": "ownership" }), &ada).await;
     assert_eq!(found["searchPosts"]["nodes"], json!([{ "id": post_id }]));
 
-    ok(
-        &app,
+    app.ok(
         "mutation($id: ID!) { deletePost(input: { postId: $id }) { deletedPostId } }",
         json!({ "id": post_id }),
         &bob,
     )
     .await;
-    eventually(&app, FEED, json!({}), &ada, |data| {
+    app.eventually(FEED, json!({}), &ada, |data| {
         data["feed"]["nodes"] == json!([])
     })
     .await;
-    let found = ok(&app, SEARCH, json!({ "q": "ownership" }), &ada).await;
+    let found = app.ok(SEARCH, json!({ "q": "ownership" }), &ada).await;
     assert_eq!(found["searchPosts"]["nodes"], json!([]));
 }
 
@@ -114,18 +113,20 @@ async fn every_mutation_by_someone_who_may_not_do_it_is_refused_and_changes_noth
     let ada = app.register("ada").await;
     let bob = app.register("bob").await;
     let eve = app.register("eve").await;
-    let post = ok(&app, CREATE_POST, json!({ "body": "Ada's post" }), &ada).await;
+    let post = app
+        .ok(CREATE_POST, json!({ "body": "Ada's post" }), &ada)
+        .await;
     let post_id = post["createPost"]["post"]["id"].clone();
-    let comment = ok(
-        &app,
-        COMMENT,
-        json!({ "id": post_id, "body": "Bob's comment" }),
-        &bob,
-    )
-    .await;
+    let comment = app
+        .ok(
+            COMMENT,
+            json!({ "id": post_id, "body": "Bob's comment" }),
+            &bob,
+        )
+        .await;
     let comment_id = comment["addComment"]["comment"]["id"].clone();
     let snapshot = "query($id: ID!) { post(id: $id) { body editedAt commentCount likeCount comments(first: 10) { nodes { id body } } } }";
-    let before = ok(&app, snapshot, json!({ "id": post_id }), &ada).await;
+    let before = app.ok(snapshot, json!({ "id": post_id }), &ada).await;
 
     let signed_in = [
         (
@@ -190,48 +191,17 @@ async fn every_mutation_by_someone_who_may_not_do_it_is_refused_and_changes_noth
         );
     }
 
-    let after = ok(&app, snapshot, json!({ "id": post_id }), &ada).await;
+    let after = app.ok(snapshot, json!({ "id": post_id }), &ada).await;
     assert_eq!(after, before, "refused mutations changed nothing");
-    let eves_feed = ok(
-        &app,
-        "{ feed { totalCount } savedPosts { totalCount } me { followingCount } }",
-        json!({}),
-        &eve,
-    )
-    .await;
+    let eves_feed = app
+        .ok(
+            "{ feed { totalCount } savedPosts { totalCount } me { followingCount } }",
+            json!({}),
+            &eve,
+        )
+        .await;
     assert_eq!(
         eves_feed,
         json!({ "feed": { "totalCount": 0 }, "savedPosts": { "totalCount": 0 }, "me": { "followingCount": 0 } })
     );
-}
-
-/// Sends an operation as `session` and returns its `data`, failing on any error.
-async fn ok(app: &TestApp, query: &str, variables: Value, session: &Session) -> Value {
-    let response = app
-        .graphql(query, variables, Some(&session.access_token))
-        .await;
-    assert!(response["errors"].is_null(), "{query}: {response}");
-    response["data"].clone()
-}
-
-/// Repeats a query until it succeeds and `done` holds for its data: the answer depends
-/// on an event that another subgraph has yet to consume (until social hears of a
-/// deletion, the feed names a post that content no longer has).
-async fn eventually(
-    app: &TestApp,
-    query: &str,
-    variables: Value,
-    session: &Session,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    for _ in 0..200 {
-        let response = app
-            .graphql(query, variables.clone(), Some(&session.access_token))
-            .await;
-        if response["errors"].is_null() && done(&response["data"]) {
-            return response["data"].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{query} never reached the expected state");
 }
