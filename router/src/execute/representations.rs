@@ -1,11 +1,13 @@
 //! Entity representations: what an `_entities` call receives for each entity, cut from
-//! the response by the fetch's `requires` selection, serialized once and de-duplicated.
+//! the response by the fetch's `requires` selection and written as JSON straight from
+//! the entity (built as a value first only when input rewrites or overlapping fragments
+//! need it), then de-duplicated by their bytes.
 
 use std::collections::HashMap;
 
 use super::rewrites;
 use crate::schema::SchemaIndex;
-use crate::value::{Object, Value, write_value};
+use crate::value::{Object, Value, write_str, write_value};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::FetchRewrite;
@@ -41,27 +43,172 @@ impl Representations {
         input_rewrites: Option<&[FetchRewrite]>,
         schema: &SchemaIndex,
     ) {
-        let slot = representation(entity, requires, schema).map(|mut representation| {
-            if let Some(rewrites) = input_rewrites {
-                rewrites::apply(rewrites, &mut representation, schema);
-            }
-            self.scratch.clear();
-            write_value(&mut self.scratch, &representation);
-            match self.positions.get(self.scratch.as_slice()) {
-                Some(&position) => position,
-                None => {
-                    let position = self.positions.len();
-                    if position > 0 {
-                        self.list.push(b',');
-                    }
-                    self.list.extend_from_slice(&self.scratch);
-                    self.positions
-                        .insert(self.scratch.as_slice().into(), position);
-                    position
+        self.scratch.clear();
+        let written = match input_rewrites {
+            // Most representations are written straight from the entity.
+            None => match write_direct(entity, requires, schema, &mut self.scratch) {
+                Direct::Written => true,
+                Direct::Missing => false,
+                Direct::Repeated => self.write_built(entity, requires, None, schema),
+            },
+            Some(rewrites) => self.write_built(entity, requires, Some(rewrites), schema),
+        };
+        let slot = written.then(|| match self.positions.get(self.scratch.as_slice()) {
+            Some(&position) => position,
+            None => {
+                let position = self.positions.len();
+                if position > 0 {
+                    self.list.push(b',');
                 }
+                self.list.extend_from_slice(&self.scratch);
+                self.positions
+                    .insert(self.scratch.as_slice().into(), position);
+                position
             }
         });
         self.slots.push(slot);
+    }
+
+    /// Builds the representation as a value (merging repeated keys, applying rewrites)
+    /// and writes it into `scratch`; `false` if the entity has none.
+    fn write_built(
+        &mut self,
+        entity: &Object,
+        requires: &SelectionSet,
+        input_rewrites: Option<&[FetchRewrite]>,
+        schema: &SchemaIndex,
+    ) -> bool {
+        let Some(mut representation) = representation(entity, requires, schema) else {
+            return false;
+        };
+        if let Some(rewrites) = input_rewrites {
+            rewrites::apply(rewrites, &mut representation, schema);
+        }
+        self.scratch.clear();
+        write_value(&mut self.scratch, &representation);
+        true
+    }
+}
+
+/// How writing a representation straight from the entity went.
+enum Direct {
+    Written,
+    /// The entity misses a required field: it has no representation.
+    Missing,
+    /// A response key is selected twice (by overlapping fragments): the values must be
+    /// merged, which needs the representation built as a value first.
+    Repeated,
+}
+
+/// Writes the representation of `entity` into `out` without building it first.
+fn write_direct(
+    entity: &Object,
+    requires: &SelectionSet,
+    schema: &SchemaIndex,
+    out: &mut Vec<u8>,
+) -> Direct {
+    let mut keys = Vec::new();
+    out.push(b'{');
+    let result = write_fields(entity, &requires.items, schema, out, &mut keys, 0);
+    out.push(b'}');
+    match result {
+        Direct::Written if keys.is_empty() => Direct::Missing,
+        result => result,
+    }
+}
+
+/// Writes the selected fields of `source`; `keys[level..]` are the response keys this
+/// object already has.
+fn write_fields<'s>(
+    source: &Object,
+    items: &'s [SelectionItem],
+    schema: &SchemaIndex,
+    out: &mut Vec<u8>,
+    keys: &mut Vec<&'s str>,
+    level: usize,
+) -> Direct {
+    for item in items {
+        match item {
+            SelectionItem::Field(field) => {
+                // Read under the field's name, written under its response key (see
+                // `select_into`).
+                let key = field.selection_identifier();
+                if keys[level..].contains(&key) {
+                    return Direct::Repeated;
+                }
+                let Some(value) = source.get(field.name.as_str()) else {
+                    return Direct::Missing;
+                };
+                if keys.len() > level {
+                    out.push(b',');
+                }
+                keys.push(key);
+                write_str(out, key);
+                out.push(b':');
+                if field.selections.items.is_empty() {
+                    write_value(out, value);
+                } else {
+                    match write_selected(value, &field.selections.items, schema, out, keys) {
+                        Direct::Written => {}
+                        other => return other,
+                    }
+                }
+            }
+            SelectionItem::InlineFragment(fragment) => {
+                let applies = source
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .is_some_and(|typename| schema.satisfies(typename, &fragment.type_condition));
+                if applies {
+                    match write_fields(source, &fragment.selections.items, schema, out, keys, level)
+                    {
+                        Direct::Written => {}
+                        other => return other,
+                    }
+                }
+            }
+            SelectionItem::FragmentSpread(_) => {}
+        }
+    }
+    Direct::Written
+}
+
+/// Writes the selection of a field's value, as `select_value` would cut it.
+fn write_selected<'s>(
+    value: &Value,
+    items: &'s [SelectionItem],
+    schema: &SchemaIndex,
+    out: &mut Vec<u8>,
+    keys: &mut Vec<&'s str>,
+) -> Direct {
+    match value {
+        Value::Object(object) => {
+            let level = keys.len();
+            out.push(b'{');
+            let result = write_fields(object, items, schema, out, keys, level);
+            out.push(b'}');
+            keys.truncate(level);
+            result
+        }
+        Value::List(values) => {
+            out.push(b'[');
+            for (index, value) in values.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                match write_selected(value, items, schema, out, keys) {
+                    Direct::Written => {}
+                    other => return other,
+                }
+            }
+            out.push(b']');
+            Direct::Written
+        }
+        Value::Null => {
+            out.extend_from_slice(b"null");
+            Direct::Written
+        }
+        _ => Direct::Missing,
     }
 }
 
