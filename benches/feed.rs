@@ -4,9 +4,9 @@
 //! warm-up), and the bench prints requests/s and p50/p99.
 //!
 //! ```text
-//! cargo run --release -- dev            # one terminal (a fresh AGORA_DATA_DIR)
-//! cargo run --release -- seed           # another: 1 000 users, 20 000 posts, 100 000 likes
-//! cargo bench --bench feed              # AGORA_BENCH_URL, AGORA_BENCH_CLIENTS to change
+//! AGORA_RATE_LIMIT=off cargo run --release -- dev  # one terminal (a fresh AGORA_DATA_DIR)
+//! cargo run --release -- seed                       # another: 1 000 users, 20 000 posts, 100 000 likes
+//! cargo bench --bench feed                         # AGORA_BENCH_URL, AGORA_BENCH_CLIENTS to change
 //! ```
 
 use std::time::Duration;

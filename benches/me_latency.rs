@@ -21,7 +21,11 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data_dir = dir.path().display().to_string();
     let platform = Platform::start(PlatformConfig {
-        lookup: Arc::new(move |key| (key == "AGORA_DATA_DIR").then(|| data_dir.clone())),
+        lookup: Arc::new(move |key| match key {
+            "AGORA_DATA_DIR" => Some(data_dir.clone()),
+            "AGORA_RATE_LIMIT" => Some("off".to_owned()), // one user, thousands of requests
+            _ => None,
+        }),
         router_addr: "127.0.0.1:0".parse().expect("address"),
         ephemeral_ports: true,
         introspection: false,

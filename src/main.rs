@@ -1,4 +1,5 @@
-//! `agora`: run the platform, compose the supergraph, print a subgraph's SDL.
+//! `agora`: run the platform, compose the supergraph, check and publish it, print a
+//! subgraph's SDL.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,8 @@ use std::sync::Arc;
 
 use agora::platform::{Platform, PlatformConfig};
 use agora::seed::{self, SeedConfig};
-use agora::{compose, subgraphs};
+use agora::{compose, schema, subgraphs};
+use agora_kit::Settings;
 use clap::{Parser, Subcommand};
 
 /// Agora: a GraphQL federation social platform.
@@ -67,16 +69,91 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Brings every subgraph's database (or one subgraph's) up to its latest migration:
+    /// the deployment step before new versions start. Databases come from
+    /// AGORA_<NAME>_DATABASE_URL (default: SQLite files in AGORA_DATA_DIR).
+    Migrate {
+        /// Only this subgraph.
+        #[arg(long)]
+        subgraph: Option<String>,
+    },
     /// Prints one subgraph's federation SDL.
     Sdl {
         /// The subgraph's name.
         subgraph: String,
     },
+    /// Schema registry: check changes against the base and the registered operations,
+    /// publish versions, list them.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
+    /// The event bus: apply its streams and consumers, list and replay dead letters,
+    /// per-consumer figures.
+    Events {
+        #[command(subcommand)]
+        command: agora::events::EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Composes the subgraphs and reports composition errors, public API changes against
+    /// the base (BREAKING / DANGEROUS / SAFE), registered operations the new schema
+    /// refuses, and lints. Fails on composition errors, invalid operations, and breaking
+    /// changes a registered operation uses unless schema-approvals.toml approves them.
+    Check {
+        /// A supergraph file, a registry directory (its latest version), or a git ref
+        /// (its supergraph.graphql). Default: supergraph.graphql as committed at HEAD.
+        #[arg(long)]
+        base: Option<String>,
+        /// Check this composed supergraph instead of composing the subgraphs from code.
+        #[arg(long)]
+        supergraph: Option<PathBuf>,
+        /// The rover-style subgraph list.
+        #[arg(long, default_value = "supergraph.yaml")]
+        config: PathBuf,
+        /// The registered client operations (.graphql files, persisted-query manifests).
+        #[arg(long, default_value = "operations")]
+        operations: PathBuf,
+        /// Approved breaking changes.
+        #[arg(long, default_value = "schema-approvals.toml")]
+        approvals: PathBuf,
+        /// `text` for people, `json` for machines.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// List every safe change, valid operation and lint.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Composes the subgraphs and records the supergraph and subgraph SDLs as the next
+    /// version in the registry, unless the latest version has the same supergraph.
+    Publish {
+        /// The rover-style subgraph list.
+        #[arg(long, default_value = "supergraph.yaml")]
+        config: PathBuf,
+        /// The registry directory.
+        #[arg(long, default_value = "registry")]
+        registry: PathBuf,
+    },
+    /// Lists the published versions, newest first.
+    Log {
+        /// The registry directory.
+        #[arg(long, default_value = "registry")]
+        registry: PathBuf,
+    },
+}
+
+/// How `agora schema check` prints its report.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    agora_kit::telemetry::init();
+    let _telemetry = agora_telemetry::init("agora");
     match run(Cli::parse().command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -107,6 +184,23 @@ async fn run(command: Command) -> Result<(), String> {
             platform
                 .run_until(agora_kit::service::shutdown_signal())
                 .await;
+            Ok(())
+        }
+        Command::Migrate { subgraph } => {
+            let chosen: Vec<&subgraphs::Subgraph> = match &subgraph {
+                Some(name) => vec![
+                    subgraphs::find(name).ok_or_else(|| format!("no subgraph is called {name}"))?,
+                ],
+                None => subgraphs::ALL.iter().collect(),
+            };
+            for subgraph in chosen {
+                let settings = Settings::from_lookup(subgraph.name, |key| std::env::var(key).ok())
+                    .map_err(|e| e.to_string())?;
+                (subgraph.migrate)(settings.database_url)
+                    .await
+                    .map_err(|e| format!("{}: {e}", subgraph.name))?;
+                println!("{}: migrated", subgraph.name);
+            }
             Ok(())
         }
         Command::Compose { config, check } => {
@@ -155,6 +249,50 @@ async fn run(command: Command) -> Result<(), String> {
             let found =
                 subgraphs::find(&subgraph).ok_or_else(|| format!("no subgraph {subgraph:?}"))?;
             print!("{}", (found.sdl)());
+            Ok(())
+        }
+        Command::Schema { command } => run_schema(command),
+        Command::Events { command } => agora::events::run(command).await,
+    }
+}
+
+fn run_schema(command: SchemaCommand) -> Result<(), String> {
+    match command {
+        SchemaCommand::Check {
+            base,
+            supergraph,
+            config,
+            operations,
+            approvals,
+            format,
+            verbose,
+        } => {
+            let report = schema::check(&schema::CheckOptions {
+                config,
+                supergraph,
+                base,
+                operations,
+                approvals,
+            })?;
+            match format {
+                Format::Text => print!("{}", schema::report::text(&report, verbose)),
+                Format::Json => println!("{}", schema::report::json(&report)),
+            }
+            if report.passed() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "schema check failed ({} problems)",
+                    report.failures.len()
+                ))
+            }
+        }
+        SchemaCommand::Publish { config, registry } => {
+            println!("{}", schema::publish(&config, &registry)?);
+            Ok(())
+        }
+        SchemaCommand::Log { registry } => {
+            print!("{}", schema::log(&registry)?);
             Ok(())
         }
     }

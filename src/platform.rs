@@ -5,13 +5,14 @@
 //! database and an event namespace of their own.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use agora_kit::Settings;
 use agora_kit::events::{self, EventBus};
 use agora_kit::service::StartError;
 use agora_router::compose::{SubgraphSdl, compose};
-use agora_router::{JwtConfig, RouterConfig, Server};
+use agora_router::{Cors, JwtConfig, RateLimit, RouterConfig, SensitiveLimits, Server};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -47,6 +48,27 @@ pub enum PlatformError {
     /// The router failed to start.
     #[error("router: {0}")]
     Router(String),
+}
+
+/// The router's per-client rate limit from `AGORA_RATE_LIMIT`: requests per second (in
+/// bursts of twice that), or `off` (load benchmarks send thousands per second as one
+/// user); unset keeps the router's default.
+fn rate_limit(setting: Option<String>) -> Result<Option<RateLimit>, PlatformError> {
+    let Some(setting) = setting else {
+        return Ok(Some(RateLimit::default()));
+    };
+    if setting.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let requests_per_second = setting.trim().parse::<NonZeroU32>().map_err(|_| {
+        PlatformError::Router(format!(
+            "AGORA_RATE_LIMIT must be a positive number of requests per second or `off`, not {setting:?}"
+        ))
+    })?;
+    Ok(Some(RateLimit {
+        requests_per_second,
+        burst: requests_per_second.saturating_mul(NonZeroU32::new(2).expect("non-zero")),
+    }))
 }
 
 /// A running platform.
@@ -119,6 +141,7 @@ impl Platform {
         }
 
         let supergraph_sdl = compose(&sdls).map_err(PlatformError::Composition)?;
+        let rate_limit = rate_limit((config.lookup)("AGORA_RATE_LIMIT"))?;
         let jwks_url = jwks_url.unwrap_or_else(|| bus_settings.jwks_url.clone());
         let router = Server::bind(RouterConfig {
             supergraph_sdl,
@@ -126,6 +149,14 @@ impl Platform {
             subgraph_urls: Default::default(),
             introspection: config.introspection,
             auth: Some(JwtConfig::new(jwks_url, tokens.issuer, tokens.audience)),
+            // A frontend's dev server on any local port may call the API from a browser.
+            cors: Cors::local_development(),
+            // `AGORA_RATE_LIMIT=off` (seeding, benchmarks: many sign-ups from one
+            // address) turns the stricter login/register limits off too.
+            sensitive_limits: rate_limit
+                .is_some()
+                .then(SensitiveLimits::local_development),
+            rate_limit,
             ..RouterConfig::default()
         })
         .await
@@ -163,5 +194,23 @@ impl Platform {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agora_rate_limit_is_a_rate_or_off() {
+        assert_eq!(rate_limit(None).unwrap(), Some(RateLimit::default()));
+        assert_eq!(rate_limit(Some("off".to_owned())).unwrap(), None);
+        let limit = rate_limit(Some("20".to_owned())).unwrap().unwrap();
+        assert_eq!(
+            (limit.requests_per_second.get(), limit.burst.get()),
+            (20, 40)
+        );
+        assert!(rate_limit(Some("0".to_owned())).is_err());
+        assert!(rate_limit(Some("fast".to_owned())).is_err());
     }
 }

@@ -117,6 +117,9 @@ const WORDS: [&str; 16] = [
     "again",
 ];
 
+/// How long seeding waits for events to reach the subgraphs that consume them.
+const PATIENCE: Duration = Duration::from_secs(600);
+
 /// Creates everything `config` asks for and waits until the feeds have caught up.
 pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
     if config.users < 2 || config.follows_per_user >= config.users {
@@ -175,12 +178,15 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
             rng.random_range(0..post_ids.len()),
         ));
     }
+    let (client, users, post_ids) = (&client, &users, &post_ids);
     in_parallel("likes", config, pairs, |(user, post)| {
-        client.run(
-            "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
-            json!({ "id": post_ids[post] }),
-            Some(&users[user].token),
-        )
+        once_replicated(move || {
+            client.run(
+                "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
+                json!({ "id": post_ids[post] }),
+                Some(&users[user].token),
+            )
+        })
     })
     .await?;
 
@@ -232,9 +238,26 @@ async fn sign_up(client: &GraphqlClient, n: usize) -> Result<User, ClientError> 
     })
 }
 
+/// Runs `request` again while it answers `NOT_FOUND`: social learns of posts from content's
+/// events, and posts created in parallel need not reach it in the order they were listed.
+async fn once_replicated<F, Fut>(request: F) -> Result<Value, ClientError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Value, ClientError>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match request().await {
+            Err(e) if e.code() == Some("NOT_FOUND") && started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Polls `user`'s feed until it shows `post`: fan-out is done by an event consumer.
 async fn wait_for_feed(client: &GraphqlClient, user: &User, post: &str) -> Result<(), SeedError> {
-    const PATIENCE: Duration = Duration::from_secs(600);
     let bar = ProgressBar::new_spinner().with_message("waiting for the feeds to catch up");
     bar.enable_steady_tick(Duration::from_millis(200));
     let started = std::time::Instant::now();

@@ -20,7 +20,6 @@ use axum::http::HeaderValue;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use tokio::sync::Mutex;
 
 use crate::config::JwtConfig;
@@ -45,6 +44,12 @@ pub(crate) struct Authenticator {
 struct KeySet {
     keys: Vec<VerificationKey>,
     fetched_at: Option<Instant>,
+}
+
+/// The one claim the router reads; subgraphs read the rest.
+#[derive(Deserialize)]
+struct Subject {
+    sub: Option<String>,
 }
 
 /// One public key and the only algorithm it may verify.
@@ -90,11 +95,14 @@ impl Authenticator {
         })
     }
 
-    /// Passes requests without `Authorization` and requests with a valid bearer token;
-    /// refuses everything else.
-    pub async fn authenticate(&self, authorization: Option<&HeaderValue>) -> Result<(), Rejection> {
+    /// Passes requests without `Authorization` and requests with a valid bearer token,
+    /// whose subject (`sub`) it returns; refuses everything else.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Option<String>, Rejection> {
         let Some(authorization) = authorization else {
-            return Ok(());
+            return Ok(None);
         };
         let token = authorization
             .to_str()
@@ -112,8 +120,8 @@ impl Authenticator {
         let validation = self.validation(header.alg);
         let mut last_error = None;
         for key in keys.candidates(header.kid.as_deref(), header.alg) {
-            match jsonwebtoken::decode::<IgnoredAny>(token, &key.key, &validation) {
-                Ok(_) => return Ok(()),
+            match jsonwebtoken::decode::<Subject>(token, &key.key, &validation) {
+                Ok(data) => return Ok(data.claims.sub),
                 Err(error) => last_error = Some(error),
             }
         }

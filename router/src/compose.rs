@@ -187,8 +187,10 @@ fn graphs_resolving_fields(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
-    use crate::plan::QueryPlanner;
+    use crate::plan::{OverrideDraw, QueryPlanner};
 
     const IDENTITY: &str = r#"
         extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
@@ -235,14 +237,17 @@ mod tests {
     #[test]
     fn the_composed_supergraph_plans_an_operation_across_subgraphs() {
         let supergraph = compose(&subgraphs()).expect("composes");
-        let planner = QueryPlanner::new(&supergraph).expect("the planner accepts it");
+        let planner =
+            QueryPlanner::new(&supergraph, HashSet::new()).expect("the planner accepts it");
         let document = graphql_tools::parser::parse_query::<String>(
             "{ me { handle displayName } posts { title author { handle } } }",
         )
         .expect("parses")
         .into_static();
 
-        let (_, plan) = planner.plan(&document, None).expect("plans");
+        let (_, plan) = planner
+            .plan(&document, None, OverrideDraw::default())
+            .expect("plans");
 
         let plan = plan.to_string();
         for expected in [

@@ -40,12 +40,14 @@ impl DryRun {
             query: Some(query.to_owned()),
             operation_name: operation_name.map(str::to_owned),
             variables,
+            ..GraphQLRequest::default()
         };
         match self
             .gateway
-            .prepare(request, Transport::Http { is_get: false })
+            .prepare(request, Transport::Http { is_get: false }, None)
         {
-            Ok((operation, _)) => Ok(operation
+            Ok(prepared) => Ok(prepared
+                .operation
                 .plan
                 .as_ref()
                 .map(ToString::to_string)

@@ -35,6 +35,17 @@ pub enum RouterError {
     /// The HTTP server failed while serving.
     #[error("serving HTTP failed")]
     Serve(#[source] std::io::Error),
+    /// The persisted-document manifest is not an Apollo persisted-query manifest.
+    #[error("the persisted-document manifest is invalid: {0}")]
+    PersistedManifest(String),
+    /// `client_ip_header` is not a valid header name.
+    #[error("`{0}` is not a valid header name for the client's address")]
+    ClientIpHeader(String),
+    /// A CORS origin is not `scheme://host[:port]` (with `*` allowed as the port only).
+    #[error(
+        "`{0}` is not a CORS origin: write scheme://host or scheme://host:port (the port may be *)"
+    )]
+    CorsOrigin(String),
 }
 
 /// The `extensions.code` of errors produced by the router (errors from subgraphs keep
@@ -75,6 +86,17 @@ pub enum ErrorCode {
     MaxRootFieldsExceeded,
     /// More tokens than `Limits::max_tokens`.
     MaxTokensExceeded,
+    /// An APQ hash the router has not seen: the client should send the query with it.
+    PersistedQueryNotFound,
+    /// An APQ hash that is not the SHA-256 of the query sent with it.
+    PersistedQueryHashMismatch,
+    /// An operation outside the persisted-document manifest, when only it may run.
+    PersistedQueryNotInList,
+    /// The client sent more requests than its rate limit allows, or more attempts at a
+    /// sensitive field (`login`, …) than its stricter limit allows.
+    RateLimited,
+    /// A CORS preflight from an origin the configuration does not list.
+    OriginNotAllowed,
 }
 
 impl ErrorCode {
@@ -98,6 +120,11 @@ impl ErrorCode {
             Self::MaxAliasesExceeded => "MAX_ALIASES_EXCEEDED",
             Self::MaxRootFieldsExceeded => "MAX_ROOT_FIELDS_EXCEEDED",
             Self::MaxTokensExceeded => "MAX_TOKENS_EXCEEDED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+            Self::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
         }
     }
 
@@ -113,9 +140,16 @@ impl ErrorCode {
             | Self::MaxDepthExceeded
             | Self::MaxAliasesExceeded
             | Self::MaxRootFieldsExceeded
-            | Self::MaxTokensExceeded => StatusCode::BAD_REQUEST,
+            | Self::MaxTokensExceeded
+            | Self::PersistedQueryHashMismatch
+            | Self::PersistedQueryNotInList => StatusCode::BAD_REQUEST,
+            // Apollo's clients retry with the query on this code; 200 keeps GET
+            // responses cacheable and matches Apollo Server and Router.
+            Self::PersistedQueryNotFound => StatusCode::OK,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::QueryPlanningFailed | Self::InternalServerError => {

@@ -1,14 +1,36 @@
 //! GraphiQL for browsers: the page on `GET /graphql` and its scripts and styles on
 //! `GET /graphiql/<file>`, all built into the binary (`router/assets/graphiql`), so the
-//! IDE works offline and under a strict content-security policy.
+//! IDE works offline and under a strict content-security policy: scripts and styles
+//! from the router itself, and the page's inline ones by a nonce drawn for each
+//! response (`browser::graphiql_csp`).
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-/// The page itself.
+use crate::browser;
+
+/// The page, whose inline `<script>` and `<style>` say `nonce="{csp_nonce}"`.
+const PAGE: &str = include_str!("../assets/graphiql/index.html");
+
+/// The page itself, with a fresh nonce in it and in its policy. Not cached: a nonce
+/// is good for one response.
 pub(crate) fn page() -> Response {
-    Html(include_str!("../assets/graphiql/index.html")).into_response()
+    let nonce: String = rand::random::<[u8; 16]>()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    (
+        [
+            (
+                header::CONTENT_SECURITY_POLICY,
+                browser::graphiql_csp(&nonce),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Html(PAGE.replace("{csp_nonce}", &nonce)),
+    )
+        .into_response()
 }
 
 /// One of the page's assets; they never change within a build, so browsers may keep

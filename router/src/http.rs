@@ -3,7 +3,10 @@
 //! upgrade, otherwise queries from query-string parameters), either of them as a
 //! Server-Sent Events stream with `Accept: text/event-stream`, `GET /health`,
 //! `GET /ready` and `GET /metrics` (Prometheus). Every failure is answered as GraphQL
-//! JSON.
+//! JSON. Every `/graphql` request is admitted first: its bearer token verified and the
+//! request counted against its client's rate limit (429 with `Retry-After` over it).
+//! Around every route: CORS preflights from origins that are not listed refused (403),
+//! then CORS and the security headers (`browser`).
 //!
 //! CSRF prevention follows Apollo's rule: a request runs an operation only if a browser
 //! would have had to preflight it, that is if its `Content-Type` is not one of the
@@ -11,32 +14,42 @@
 //! `multipart/form-data`; absent counts as simple too) or it carries a non-empty
 //! `apollo-require-preflight` or `x-apollo-operation-name` header.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, Extension, FromRequestParts, Query, Request, State,
+};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
+use crate::browser;
 use crate::error::ErrorCode;
 use crate::graphiql;
-use crate::pipeline::{Gateway, GraphQLRequest, RequestContext};
+use crate::pipeline::{Answer, Gateway, GraphQLRequest, RequestContext};
+use crate::rate_limit::Client;
 use crate::response::Rejection;
 use crate::subscribe::{sse, ws_server};
 
 /// The router's HTTP routes over the shared gateway.
 pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
     let max_body_bytes = gateway.limits().max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&gateway), admit))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&gateway),
             time_request,
@@ -45,8 +58,54 @@ pub(crate) fn app(gateway: Arc<Gateway>) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(gateway)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    let (cors, origins) = gateway.cors();
+    let routes = match browser::cors_layer(cors, origins) {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    // Outside CORS, which answers every `OPTIONS` itself.
+    let routes = routes.layer(middleware::from_fn_with_state(
+        Arc::clone(&gateway),
+        refuse_unlisted_preflights,
+    ));
+    browser::with_security_headers(routes).with_state(gateway)
+}
+
+async fn not_found() -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        br#"{"errors":[{"message":"Not found: the API is at /graphql"}]}"#.to_vec(),
+    )
+}
+
+/// Answers a CORS preflight from an origin that is not listed with 403 (every
+/// preflight, when none is), before the CORS layer would answer it without
+/// `Access-Control-Allow-Origin`.
+async fn refuse_unlisted_preflights(
+    State(gateway): State<Arc<Gateway>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if browser::is_preflight(request.method(), request.headers()) {
+        let (_, origins) = gateway.cors();
+        let listed = request
+            .headers()
+            .get(header::ORIGIN)
+            .is_some_and(|origin| origins.allows(origin));
+        if !listed {
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    "Cross-origin requests from this origin are not allowed \
+                     (the router's `cors.origins` does not list it)",
+                    ErrorCode::OriginNotAllowed,
+                ),
+            );
+        }
+    }
+    next.run(request).await
 }
 
 async fn health() -> impl IntoResponse {
@@ -72,20 +131,71 @@ async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl IntoResponse {
     )
 }
 
-/// Records how long each `/graphql` request took, rejections included.
+/// Traces each `/graphql` request (continuing the client's trace when it sends a
+/// `traceparent`) and records how long it took, rejections included.
 async fn time_request(
     State(gateway): State<Arc<Gateway>>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let response = next.run(request).await;
+    let span = tracing::info_span!(
+        "graphql request",
+        otel.kind = "server",
+        trace_id = tracing::field::Empty
+    );
+    agora_telemetry::continue_trace(&span, request.headers());
+    let response = next.run(request).instrument(span).await;
     gateway.telemetry().request_finished(started.elapsed());
     response
 }
 
+/// Authenticates the bearer token and counts the request against its client's rate
+/// limit before any handler runs, leaving the [`Client`] in the request's extensions
+/// for the stricter limits on sensitive fields. A WebSocket handshake counts against
+/// its address only: the socket authenticates in `connection_init`, and counts each
+/// subscription then.
+async fn admit(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+    let address = client_address(&gateway, request.headers(), request.extensions());
+    let subject = if is_websocket_upgrade(request.headers()) {
+        None
+    } else {
+        match gateway
+            .authenticate(request.headers().get(header::AUTHORIZATION))
+            .await
+        {
+            Ok(subject) => subject,
+            Err(rejection) => return rejected(&gateway, rejection),
+        }
+    };
+    match gateway.rate_limit(subject, address) {
+        Ok(client) => {
+            request.extensions_mut().insert(client);
+        }
+        Err(rejection) => return rejected(&gateway, rejection),
+    }
+    next.run(request).await
+}
+
+/// The client's address: from the configured proxy header when it holds one, else the
+/// TCP peer's.
+fn client_address(gateway: &Gateway, headers: &HeaderMap, extensions: &Extensions) -> IpAddr {
+    let from_header = gateway.client_ip_header().and_then(|name| {
+        let value = headers.get(name)?.to_str().ok()?;
+        value.rsplit(',').next()?.trim().parse().ok()
+    });
+    from_header
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip())
+        })
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
 async fn post_graphql(
     State(gateway): State<Arc<Gateway>>,
+    Extension(client): Extension<Client>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -137,28 +247,38 @@ async fn post_graphql(
             );
         }
     };
-    execute(gateway, request, &headers, false).await
+    execute(gateway, request, &headers, false, client).await
 }
 
-/// Query-string parameters of a GET request; `variables` is JSON text.
+/// Query-string parameters of a GET request; `variables` and `extensions` are JSON
+/// text.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetParams {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
+    document_id: Option<String>,
+    extensions: Option<String>,
 }
 
 async fn get_graphql(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     if is_websocket_upgrade(&parts.headers) {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &gateway).await {
-            Ok(upgrade) => ws_server::upgrade(gateway, upgrade, &parts.headers),
+            Ok(upgrade) => {
+                let address = client_address(&gateway, &parts.headers, &parts.extensions);
+                ws_server::upgrade(gateway, upgrade, &parts.headers, address)
+            }
             Err(rejection) => rejection.into_response(),
         };
     }
     let (headers, uri) = (parts.headers, parts.uri);
-    if accepts_html(&headers) {
+    let Some(client) = parts.extensions.get::<Client>().cloned() else {
+        // `admit` runs before every `/graphql` handler.
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if accepts(&headers, "text/html") {
         return graphiql::page();
     }
     if let Err(rejection) = check_csrf(&gateway, &headers) {
@@ -193,12 +313,27 @@ async fn get_graphql(State(gateway): State<Arc<Gateway>>, request: Request) -> R
             );
         }
     };
+    let extensions = match params.extensions.as_deref().map(serde_json::from_str) {
+        None => None,
+        Some(Ok(extensions)) => extensions,
+        Some(Err(error)) => {
+            return rejected(
+                &gateway,
+                Rejection::new(
+                    format!("`extensions` is not a JSON object: {error}"),
+                    ErrorCode::BadRequest,
+                ),
+            );
+        }
+    };
     let request = GraphQLRequest {
         query: params.query,
         operation_name: params.operation_name,
         variables,
+        document_id: params.document_id,
+        extensions,
     };
-    execute(gateway, request, &headers, true).await
+    execute(gateway, request, &headers, true, client).await
 }
 
 /// Runs the request as one response, or as an event stream when the client asks for
@@ -208,10 +343,12 @@ async fn execute(
     request: GraphQLRequest,
     headers: &HeaderMap,
     is_get: bool,
+    client: Client,
 ) -> Response {
-    if accepts_event_stream(headers) {
+    if accepts(headers, "text/event-stream") {
         let authorization = headers.get(header::AUTHORIZATION).cloned();
-        return match sse::respond(Arc::clone(&gateway), request, authorization, is_get).await {
+        let events = sse::respond(Arc::clone(&gateway), request, authorization, is_get, client);
+        return match events.await {
             Ok(response) => response,
             Err(rejection) => rejected(&gateway, rejection),
         };
@@ -219,38 +356,60 @@ async fn execute(
     let context = RequestContext {
         is_get,
         authorization: headers.get(header::AUTHORIZATION),
+        incremental: accepts(headers, "multipart/mixed"),
+        client: &client,
     };
     match gateway.handle(request, context).await {
-        Ok(body) => json(StatusCode::OK, body),
+        Ok(Answer::Single(body)) => json(StatusCode::OK, body),
+        Ok(Answer::Incremental(payloads)) => multipart(payloads),
         Err(rejection) => rejected(&gateway, rejection),
     }
 }
 
 fn rejected(gateway: &Gateway, rejection: Rejection) -> Response {
     gateway.telemetry().errors(&rejection.errors);
-    json(rejection.status, rejection.body())
+    let mut response = json(rejection.status, rejection.body());
+    if let Some(seconds) = rejection.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn json(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Browsers ask for HTML; GraphQL clients ask for JSON (or nothing).
-fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|value| value.contains("text/html"))
+/// An incremental-delivery response: each payload a JSON part of a `multipart/mixed`
+/// body (boundary `graphql`, as Apollo's clients expect), then the closing delimiter.
+fn multipart(payloads: BoxStream<'static, Vec<u8>>) -> Response {
+    const PART: &[u8] = b"\r\n--graphql\r\ncontent-type: application/json; charset=utf-8\r\n\r\n";
+    let parts = payloads
+        .map(|payload| Ok::<_, Infallible>(Bytes::from([PART, &payload].concat())))
+        .chain(futures::stream::once(async {
+            Ok(Bytes::from_static(b"\r\n--graphql--\r\n"))
+        }));
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            r#"multipart/mixed;boundary="graphql";deferSpec=20220824"#,
+        )],
+        Body::from_stream(parts),
+    )
+        .into_response()
 }
 
-/// SSE clients ask for `text/event-stream`.
-fn accepts_event_stream(headers: &HeaderMap) -> bool {
+/// Whether the client accepts `media_type`: browsers ask for `text/html`, SSE clients
+/// for `text/event-stream`, clients that take `@defer` incrementally for
+/// `multipart/mixed`.
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .any(|value| value.contains("text/event-stream"))
+        .any(|value| value.contains(media_type))
 }
 
 /// A WebSocket handshake: `Upgrade: websocket`.

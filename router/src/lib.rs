@@ -8,11 +8,19 @@
 //! # Layout
 //!
 //! - [`compose`]: subgraph SDLs → supergraph SDL (used by `agora compose` and `agora dev`).
-//! - `config`, `server`: [`RouterConfig`] and [`Server`] (`bind`, then `run`).
-//! - `http`: the axum routes, CSRF prevention and the body limit; `graphiql`: the IDE
-//!   page and its vendored assets; `pipeline`: one request from body to response bytes.
+//! - `config`, `server`: [`RouterConfig`] and [`Server`] (`bind`, then `run`;
+//!   [`Reloader`] for a new supergraph while serving).
+//! - `supergraph`: what depends on the supergraph (planner, schema, plan cache,
+//!   subgraph clients), swapped as a whole on reload.
+//! - `http`: the axum routes, CSRF prevention and the body limit; `browser`: CORS for
+//!   the configured origins and the security headers on every response; `graphiql`: the
+//!   IDE page (under its own content-security policy) and its vendored assets;
+//!   `pipeline`: one request from body to response bytes.
 //! - `auth`: bearer tokens verified against a cached JWKS before anything is forwarded.
-//! - `limits`: depth, aliases, root fields and tokens, counted before validation.
+//! - `limits`: depth, aliases, root fields and tokens, counted before validation;
+//!   `rate_limit`: requests per client, answered 429 over the limit, and the stricter
+//!   per-field budgets of `login`, `register` and `requestPasswordReset`.
+//! - `persisted`: operations sent by id (a persisted-document manifest, APQ).
 //! - `validate`, `operation`, `plan`: parse, validate, normalize and plan once per
 //!   distinct operation, cached.
 //! - [`DryRun`]: the pipeline up to execution as a library call, for the fuzz tests.
@@ -27,12 +35,16 @@
 //!   and `upstream` (subscriptions to subgraphs over shared graphql-transport-ws
 //!   sockets, each event completed by the executor).
 //! - `introspection`: `__schema`/`__type` answered from the public schema.
+//! - `defer`: `@defer` split into an initial and a full operation, delivered
+//!   incrementally over `multipart/mixed`.
 //! - `telemetry`: Prometheus metrics for `/metrics`, one recorder per router.
 //! - `schema`, `variables`, `response`, `error`: shared vocabulary.
 
 mod auth;
+mod browser;
 pub mod compose;
 mod config;
+mod defer;
 mod dry_run;
 mod error;
 mod execute;
@@ -41,20 +53,28 @@ mod http;
 mod introspection;
 mod limits;
 mod operation;
+mod persisted;
 mod pipeline;
 mod plan;
 mod project;
+mod rate_limit;
 mod response;
 mod schema;
 mod server;
 mod subscribe;
+mod supergraph;
 mod telemetry;
 mod validate;
 mod value;
 mod variables;
 
 pub use compose::{SubgraphSdl, compose};
-pub use config::{JwtConfig, Limits, RouterConfig};
+pub use config::{
+    CircuitBreaker, Cors, JwtConfig, Limits, RateLimit, RouterConfig, SensitiveLimits,
+};
 pub use dry_run::DryRun;
 pub use error::{ErrorCode, RouterError};
-pub use server::Server;
+pub use persisted::{PersistedDocuments, PersistedManifest};
+pub use server::{Reloader, Server};
+pub use supergraph::Reloaded;
+pub use validate::validation_errors;

@@ -1,21 +1,30 @@
-//! `agora-router`: serves a supergraph file. Parses arguments and hands over to the lib.
+//! `agora-router`: serves a supergraph file, and reloads it when it changes. Parses
+//! arguments and hands over to the lib.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agora_router::{JwtConfig, RouterConfig};
+use agora_router::{
+    CircuitBreaker, Cors, JwtConfig, PersistedDocuments, PersistedManifest, RateLimit, Reloader,
+    RouterConfig, SensitiveLimits,
+};
 use anyhow::Context;
 use clap::Parser;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+/// How often the supergraph file is checked for changes.
+const RELOAD_POLL: Duration = Duration::from_secs(5);
+
 /// Agora's federation router.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The composed supergraph SDL.
+    /// The composed supergraph SDL, or a schema registry directory (`agora schema
+    /// publish`), whose latest version is served.
     #[arg(long, env = "AGORA_ROUTER_SUPERGRAPH")]
     supergraph: PathBuf,
     /// Address to listen on (overrides the config file).
@@ -60,6 +69,79 @@ struct FileConfig {
     /// Request limits.
     #[serde(default)]
     limits: LimitsFileConfig,
+    /// Automatic persisted queries; on unless `false`.
+    apq: Option<bool>,
+    /// A persisted-document manifest (a path relative to this file), and whether only
+    /// its operations may run.
+    persisted_documents: Option<PersistedDocumentsFileConfig>,
+    /// Requests allowed per client.
+    rate_limit: Option<RateLimitFileConfig>,
+    /// The header a proxy in front of the router puts the client's address in.
+    client_ip_header: Option<String>,
+    /// Stricter per-client limits on `login`, `register`, `requestPasswordReset` (or
+    /// the fields listed), each occurrence in a document one attempt.
+    sensitive_limits: Option<SensitiveLimitsFileConfig>,
+    /// The origins whose pages may call the router from a browser; none by default.
+    cors: Option<CorsFileConfig>,
+    /// When to stop asking a failing subgraph.
+    circuit_breaker: Option<CircuitBreakerFileConfig>,
+    /// Flag labels of progressive `@override` that are on.
+    #[serde(default)]
+    override_flags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CircuitBreakerFileConfig {
+    /// `false` turns circuit breaking off.
+    #[serde(default = "enabled")]
+    enabled: bool,
+    failure_threshold: Option<u32>,
+    open_for_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersistedDocumentsFileConfig {
+    manifest: PathBuf,
+    #[serde(default)]
+    only_allowed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitFileConfig {
+    /// `false` turns rate limiting off.
+    #[serde(default = "enabled")]
+    enabled: bool,
+    requests_per_second: Option<NonZeroU32>,
+    burst: Option<NonZeroU32>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensitiveLimitsFileConfig {
+    /// `false` turns the stricter limits off.
+    #[serde(default = "enabled")]
+    enabled: bool,
+    /// The `Mutation` fields limited; the default three when absent.
+    fields: Option<Vec<String>>,
+    per_minute: Option<NonZeroU32>,
+    burst: Option<NonZeroU32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorsFileConfig {
+    /// `scheme://host[:port]`, the port possibly `*`.
+    #[serde(default)]
+    origins: Vec<String>,
+    allow_credentials: Option<bool>,
+    max_age_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,10 +170,31 @@ struct LimitsFileConfig {
     max_body_bytes: Option<usize>,
 }
 
+/// `path` itself, or for a schema registry directory the latest version's supergraph:
+/// `<path>/<greatest version directory name>/supergraph.graphql` (versions are named
+/// `v000001`, `v000002`, … so that name order is publication order).
+fn latest_supergraph(path: &Path) -> anyhow::Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_owned());
+    }
+    let mut versions = Vec::new();
+    for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
+        let supergraph = entry?.path().join("supergraph.graphql");
+        if supergraph.is_file() {
+            versions.push(supergraph);
+        }
+    }
+    versions.sort();
+    versions
+        .pop()
+        .with_context(|| format!("{} holds no published version", path.display()))
+}
+
 /// Defaults, then the file, then flags and environment.
 fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
-    let supergraph_sdl = std::fs::read_to_string(&args.supergraph)
-        .with_context(|| format!("reading {}", args.supergraph.display()))?;
+    let supergraph = latest_supergraph(&args.supergraph)?;
+    let supergraph_sdl = std::fs::read_to_string(&supergraph)
+        .with_context(|| format!("reading {}", supergraph.display()))?;
     let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -101,6 +204,11 @@ fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
         }
         None => FileConfig::default(),
     };
+    let config_dir = args
+        .config
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
     let mut config = RouterConfig {
         supergraph_sdl,
         ..RouterConfig::default()
@@ -143,19 +251,81 @@ fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
         .unwrap_or(limits.max_root_fields);
     limits.max_tokens = file_limits.max_tokens.unwrap_or(limits.max_tokens);
     limits.max_body_bytes = file_limits.max_body_bytes.unwrap_or(limits.max_body_bytes);
+    config.apq = file.apq.unwrap_or(config.apq);
+    if let Some(persisted) = file.persisted_documents {
+        let path = config_dir.join(&persisted.manifest);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        config.persisted_documents = Some(PersistedDocuments {
+            manifest: PersistedManifest::from_json(&text)
+                .with_context(|| format!("parsing {}", path.display()))?,
+            only_allowed: persisted.only_allowed,
+        });
+    }
+    if let Some(rate_limit) = file.rate_limit {
+        config.rate_limit = rate_limit.enabled.then(|| {
+            let default = RateLimit::default();
+            RateLimit {
+                requests_per_second: rate_limit
+                    .requests_per_second
+                    .unwrap_or(default.requests_per_second),
+                burst: rate_limit.burst.unwrap_or(default.burst),
+            }
+        });
+    }
+    config.client_ip_header = file.client_ip_header;
+    if let Some(sensitive) = file.sensitive_limits {
+        config.sensitive_limits = sensitive.enabled.then(|| {
+            let default = SensitiveLimits::default();
+            SensitiveLimits {
+                fields: sensitive.fields.unwrap_or(default.fields),
+                per_minute: sensitive.per_minute.unwrap_or(default.per_minute),
+                burst: sensitive.burst.unwrap_or(default.burst),
+            }
+        });
+    }
+    if let Some(cors) = file.cors {
+        let default = Cors::default();
+        config.cors = Cors {
+            origins: cors.origins,
+            allow_credentials: cors.allow_credentials.unwrap_or(default.allow_credentials),
+            max_age: cors
+                .max_age_secs
+                .map_or(default.max_age, Duration::from_secs),
+        };
+    }
+    config.override_flags = file.override_flags.into_iter().collect();
+    if let Some(breaker) = file.circuit_breaker {
+        config.circuit_breaker = breaker.enabled.then(|| {
+            let default = CircuitBreaker::default();
+            CircuitBreaker {
+                failure_threshold: breaker
+                    .failure_threshold
+                    .unwrap_or(default.failure_threshold),
+                open_for: breaker
+                    .open_for_ms
+                    .map_or(default.open_for, Duration::from_millis),
+            }
+        });
+    }
     Ok(config)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let config = router_config(Args::parse())?;
+    let _telemetry = agora_telemetry::init("agora-router");
+    let args = Args::parse();
+    let supergraph_path = args.supergraph.clone();
+    let config = router_config(args)?;
+    let loaded = config.supergraph_sdl.clone();
     let server = agora_router::Server::bind(config).await?;
     let shutdown = CancellationToken::new();
+    tokio::spawn(watch_supergraph(
+        supergraph_path,
+        loaded,
+        server.reloader(),
+        shutdown.clone(),
+    ));
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
@@ -165,6 +335,50 @@ async fn main() -> anyhow::Result<()> {
     });
     server.run(shutdown).await?;
     Ok(())
+}
+
+/// Checks the supergraph file (or the registry's latest version) every
+/// `RELOAD_POLL` and reloads the router when its text changes. A supergraph that does
+/// not load is logged once and the router keeps serving the previous one.
+async fn watch_supergraph(
+    path: PathBuf,
+    mut loaded: String,
+    reloader: Reloader,
+    shutdown: CancellationToken,
+) {
+    let mut interval = tokio::time::interval(RELOAD_POLL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let Some(sdl) = changed_supergraph(&path, &loaded) else {
+            continue;
+        };
+        let reloader = reloader.clone();
+        let attempt = sdl.clone();
+        match tokio::task::spawn_blocking(move || reloader.reload(&attempt)).await {
+            Ok(Ok(reloaded)) => tracing::info!(
+                warmed = reloaded.warmed,
+                dropped = reloaded.dropped,
+                "supergraph reloaded"
+            ),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "the new supergraph was refused; serving the previous one")
+            }
+            Err(error) => tracing::error!(%error, "reloading the supergraph failed"),
+        }
+        loaded = sdl;
+    }
+}
+
+/// The supergraph's text if it differs from `loaded`; `None` when unchanged or
+/// unreadable (a file being replaced is read again at the next check).
+fn changed_supergraph(path: &Path, loaded: &str) -> Option<String> {
+    let current = latest_supergraph(path).ok()?;
+    let sdl = std::fs::read_to_string(current).ok()?;
+    (sdl != loaded && !sdl.trim().is_empty()).then_some(sdl)
 }
 
 /// Ctrl-C or SIGTERM.
@@ -212,6 +426,48 @@ mod tests {
         path
     }
 
+    /// The arguments `agora-router --supergraph <supergraph> --config <config> <more>`.
+    fn configured(supergraph: &Path, config: &Path, more: &[&str]) -> Args {
+        let mut args = vec![
+            "agora-router",
+            "--supergraph",
+            supergraph.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ];
+        args.extend_from_slice(more);
+        Args::parse_from(args)
+    }
+
+    #[test]
+    fn a_registry_directory_serves_its_latest_version() {
+        let plain = file("supergraph.graphql", "type Query { a: Int }");
+        let registry = plain.parent().unwrap();
+        for version in ["v000002", "v000001"] {
+            std::fs::create_dir_all(registry.join(version)).unwrap();
+            std::fs::write(registry.join(version).join("supergraph.graphql"), version).unwrap();
+        }
+
+        let latest = registry.join("v000002").join("supergraph.graphql");
+        assert_eq!(latest_supergraph(registry).unwrap(), latest);
+        assert_eq!(latest_supergraph(&plain).unwrap(), plain);
+        assert!(latest_supergraph(&registry.join("v000001")).is_err());
+    }
+
+    #[test]
+    fn a_changed_supergraph_is_noticed_and_an_unchanged_or_empty_one_is_not() {
+        let path = file("supergraph.graphql", "type Query { a: Int }");
+
+        assert_eq!(changed_supergraph(&path, "type Query { a: Int }"), None);
+        assert_eq!(
+            changed_supergraph(&path, "type Query { b: Int }").as_deref(),
+            Some("type Query { a: Int }")
+        );
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(changed_supergraph(&path, "type Query { a: Int }"), None);
+        assert_eq!(changed_supergraph(&path.with_extension("gone"), ""), None);
+    }
+
     #[test]
     fn a_config_file_sets_limits_timeouts_urls_and_auth_over_the_defaults() {
         let supergraph = file("supergraph.graphql", "type Query { a: Int }");
@@ -228,13 +484,7 @@ auth: { jwks_url: "http://identity:8080/.well-known/jwks.json", issuer: agora, a
 limits: { max_depth: 9, max_body_bytes: 2048 }
 "#,
         );
-        let args = Args::parse_from([
-            "agora-router",
-            "--supergraph",
-            supergraph.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ]);
+        let args = configured(&supergraph, &config, &[]);
 
         let config = router_config(args).unwrap();
 
@@ -264,31 +514,116 @@ limits: { max_depth: 9, max_body_bytes: 2048 }
     }
 
     #[test]
-    fn flags_override_the_file_and_unknown_settings_are_refused() {
+    fn a_config_file_sets_persisted_documents_apq_rate_limits_and_the_circuit_breaker() {
         let supergraph = file("supergraph.graphql", "type Query { a: Int }");
-        let config = file("router.yaml", "listen: 0.0.0.0:4100\n");
-        let args = Args::parse_from([
+        let manifest = file(
+            "manifest.json",
+            r#"{"format":"apollo-persisted-query-manifest","version":1,
+                "operations":[{"id":"a1","name":"A","type":"query","body":"{ a }"}]}"#,
+        );
+        let config = file(
+            "limited.yaml",
+            &format!(
+                "apq: false\npersisted_documents: {{ manifest: {}, only_allowed: true }}\n\
+                 rate_limit: {{ requests_per_second: 5 }}\nclient_ip_header: x-real-ip\n\
+                 circuit_breaker: {{ open_for_ms: 1500 }}\noverride_flags: [beta]\n",
+                manifest.to_str().unwrap()
+            ),
+        );
+        let args = configured(&supergraph, &config, &[]);
+
+        let config = router_config(args).unwrap();
+
+        assert!(!config.apq);
+        let persisted = config.persisted_documents.unwrap();
+        assert!(persisted.only_allowed);
+        assert_eq!(persisted.manifest.len(), 1);
+        let rate_limit = config.rate_limit.unwrap();
+        assert_eq!(rate_limit.requests_per_second.get(), 5);
+        assert_eq!(rate_limit.burst, RateLimit::default().burst);
+        assert_eq!(config.client_ip_header.as_deref(), Some("x-real-ip"));
+        assert!(config.override_flags.contains("beta"));
+        let breaker = config.circuit_breaker.unwrap();
+        assert_eq!(breaker.open_for, Duration::from_millis(1500));
+        assert_eq!(
+            breaker.failure_threshold,
+            CircuitBreaker::default().failure_threshold
+        );
+
+        let off = file(
+            "off.yaml",
+            "rate_limit: { enabled: false }\ncircuit_breaker: { enabled: false }\n",
+        );
+        let args = configured(&supergraph, &off, &[]);
+        let config = router_config(args).unwrap();
+        assert_eq!(config.rate_limit, None);
+        assert_eq!(config.circuit_breaker, None);
+    }
+
+    #[test]
+    fn a_config_file_lists_cors_origins_and_sets_the_sensitive_limits() {
+        let supergraph = file("supergraph.graphql", "type Query { a: Int }");
+        let defaults = router_config(Args::parse_from([
             "agora-router",
             "--supergraph",
             supergraph.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:4200",
-        ]);
+        ]))
+        .unwrap();
+        assert!(defaults.cors.origins.is_empty(), "no origin by default");
+        assert_eq!(
+            defaults.sensitive_limits,
+            Some(SensitiveLimits::default()),
+            "on by default"
+        );
+
+        let config = file(
+            "browser.yaml",
+            "cors: { origins: [\"https://app.example.org\", \"http://localhost:*\"], \
+             allow_credentials: true, max_age_secs: 60 }\n\
+             sensitive_limits: { per_minute: 3, fields: [login, verifyEmail] }\n",
+        );
+        let config = router_config(configured(&supergraph, &config, &[])).unwrap();
+        assert_eq!(
+            config.cors.origins,
+            ["https://app.example.org", "http://localhost:*"]
+        );
+        assert!(config.cors.allow_credentials);
+        assert_eq!(config.cors.max_age, Duration::from_secs(60));
+        let sensitive = config.sensitive_limits.unwrap();
+        assert_eq!(sensitive.fields, ["login", "verifyEmail"]);
+        assert_eq!(sensitive.per_minute.get(), 3);
+        assert_eq!(sensitive.burst, SensitiveLimits::default().burst);
+
+        let off = file(
+            "sensitive-off.yaml",
+            "sensitive_limits: { enabled: false }\n",
+        );
+        let config = router_config(configured(&supergraph, &off, &[])).unwrap();
+        assert_eq!(config.sensitive_limits, None);
+    }
+
+    #[test]
+    fn the_deployed_config_file_is_read_with_no_origin_and_the_default_sensitive_limits() {
+        let supergraph = file("supergraph.graphql", "type Query { a: Int }");
+        let deployed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/router.yaml");
+        let config = router_config(configured(&supergraph, &deployed, &[])).unwrap();
+        assert!(config.cors.origins.is_empty());
+        assert_eq!(config.sensitive_limits, Some(SensitiveLimits::default()));
+        assert_eq!(config.client_ip_header.as_deref(), Some("x-forwarded-for"));
+    }
+
+    #[test]
+    fn flags_override_the_file_and_unknown_settings_are_refused() {
+        let supergraph = file("supergraph.graphql", "type Query { a: Int }");
+        let config = file("router.yaml", "listen: 0.0.0.0:4100\n");
+        let args = configured(&supergraph, &config, &["--listen", "127.0.0.1:4200"]);
         assert_eq!(
             router_config(args).unwrap().listen,
             "127.0.0.1:4200".parse().unwrap()
         );
 
         let typo = file("typo.yaml", "limits: { max_dept: 3 }\n");
-        let args = Args::parse_from([
-            "agora-router",
-            "--supergraph",
-            supergraph.to_str().unwrap(),
-            "--config",
-            typo.to_str().unwrap(),
-        ]);
+        let args = configured(&supergraph, &typo, &[]);
         assert!(router_config(args).is_err());
     }
 }

@@ -102,6 +102,8 @@ pub(crate) enum PathSegment {
 pub(crate) struct Rejection {
     pub status: axum::http::StatusCode,
     pub errors: Vec<GraphQLError>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Rejection {
@@ -110,6 +112,24 @@ impl Rejection {
         Self {
             status: code.status(),
             errors: vec![GraphQLError::new(message, code)],
+            retry_after: None,
+        }
+    }
+
+    /// Rejects a client over its rate limit, telling it how long to wait.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        Self::retry_after(wait, |seconds| {
+            format!("Too many requests: try again in {seconds} s")
+        })
+    }
+
+    /// Rejects with `RATE_LIMITED`, HTTP 429 and `Retry-After: <wait, rounded up>`; the
+    /// message is written for those seconds.
+    pub fn retry_after(wait: std::time::Duration, message: impl FnOnce(u64) -> String) -> Self {
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(message(seconds), ErrorCode::RateLimited)
         }
     }
 
@@ -118,6 +138,7 @@ impl Rejection {
         Self {
             status: code.status(),
             errors,
+            retry_after: None,
         }
     }
 

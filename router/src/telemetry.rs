@@ -15,17 +15,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
-use metrics_exporter_prometheus::{
-    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
-};
+use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
 use serde_json::Value;
 
 use crate::response::GraphQLError;
-
-/// Histogram buckets in seconds: 1 ms to 10 s.
-const BUCKETS: [f64; 14] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
 
 /// Codes longer than this, or not `SCREAMING_SNAKE_CASE`, are counted as `OTHER`, so a
 /// subgraph cannot grow the number of series without bound.
@@ -52,13 +45,7 @@ pub(crate) struct SubgraphMetrics {
 
 impl Telemetry {
     pub fn new() -> Self {
-        let builder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("duration_seconds".to_owned()), &BUCKETS);
-        // Buckets are non-empty, so the builder cannot refuse them; fall back to
-        // summaries if it ever does.
-        let recorder = builder
-            .unwrap_or_else(|_| PrometheusBuilder::new())
-            .build_recorder();
+        let recorder = agora_telemetry::prometheus_recorder();
         let handle = recorder.handle();
         let request_duration = recorder.register_histogram(
             &Key::from_name("agora_router_request_duration_seconds"),

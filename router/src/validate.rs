@@ -74,6 +74,32 @@ impl Validator {
     }
 }
 
+/// Validates a parsed client document against a public API schema with exactly the
+/// router's rules, without a router: `agora schema check` runs the frontends' registered
+/// operations through it. Each error is its message and `(line:column)` locations; none
+/// means the router would accept the document.
+pub fn validation_errors(schema: &SchemaDocument, document: &Document) -> Vec<String> {
+    let Err(rejection) = Validator::new().validate(schema, document) else {
+        return Vec::new();
+    };
+    rejection
+        .errors
+        .into_iter()
+        .map(|error| {
+            let at: Vec<String> = error
+                .locations
+                .iter()
+                .map(|l| format!("{}:{}", l.line, l.column))
+                .collect();
+            if at.is_empty() {
+                error.message
+            } else {
+                format!("{} ({})", error.message, at.join(", "))
+            }
+        })
+        .collect()
+}
+
 /// `__typename` anywhere (without a selection), `__schema` and `__type` on the query
 /// type, and no other field whose name starts with `__` (the planner fails on them,
 /// which would make a client's mistake an internal error).

@@ -5,11 +5,12 @@
 
 mod helpers;
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agora_router::JwtConfig;
+use agora_router::{JwtConfig, RateLimit};
 use axum::extract::State;
 use axum::routing::get;
 use base64::Engine;
@@ -435,4 +436,33 @@ async fn a_withdrawn_key_stops_being_accepted_once_the_keys_are_refreshed() {
     assert_eq!(response.status, 401, "{}", response.body);
     assert_eq!(graph.subgraph_requests(), graph_requests_before);
     assert_eq!(jwks.fetches(), 2);
+}
+
+#[tokio::test]
+async fn rate_limits_count_per_verified_user_not_per_address() {
+    let jwks = Arc::new(Jwks::default());
+    let signer = Signer::ed25519("k1");
+    jwks.publish(&[&signer]);
+    let url = spawn_jwks(Arc::clone(&jwks)).await;
+    let graph = spawn_configured(Options::default(), |config| {
+        config.auth = Some(JwtConfig::new(url, ISSUER, AUDIENCE));
+        config.rate_limit = Some(RateLimit {
+            requests_per_second: NonZeroU32::MIN,
+            burst: NonZeroU32::MIN,
+        });
+    })
+    .await;
+    let u1 = signer.bearer(&claims());
+    let u2 = signer.bearer(&claims_with("sub", json!("u2")));
+
+    let first = graph.post(json!({ "query": QUERY }), Some(&u1)).await;
+    let again = graph.post(json!({ "query": QUERY }), Some(&u1)).await;
+    let other_user = graph.post(json!({ "query": QUERY }), Some(&u2)).await;
+    let anonymous = graph.post(json!({ "query": QUERY }), None).await;
+
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(again.status, 429, "{}", again.body);
+    assert_eq!(TestGraph::error_codes(&again.body), ["RATE_LIMITED"]);
+    assert_eq!(other_user.status, 200, "{}", other_user.body);
+    assert_eq!(anonymous.status, 200, "{}", anonymous.body);
 }

@@ -429,6 +429,50 @@ async fn introspection_is_answered_by_the_router() {
 }
 
 #[tokio::test]
+async fn introspection_inside_root_fragments_is_answered_beside_subgraph_fields() {
+    let graph = spawn().await;
+
+    let body = graph
+        .query(
+            r#"query {
+              ... on Query { __schema { queryType { name } } motd }
+              ...Types
+              ... @include(if: true) { ...OnlyMeta }
+            }
+            fragment Types on Query { user: __type(name: "User") { kind } me { handle } }
+            fragment OnlyMeta on Query { __typename t: __type(name: "Post") { name } }"#,
+        )
+        .await;
+
+    assert_eq!(
+        body,
+        json!({ "data": {
+            "__schema": { "queryType": { "name": "Query" } },
+            "motd": "Welcome to Agora",
+            "user": { "kind": "OBJECT" },
+            "me": { "handle": "ada" },
+            "__typename": "Query",
+            "t": { "name": "Post" },
+        } })
+    );
+}
+
+#[tokio::test]
+async fn introspection_alone_in_a_root_fragment_asks_no_subgraph() {
+    let graph = spawn().await;
+
+    let body = graph
+        .query("{ ... on Query { __schema { queryType { name } } } }")
+        .await;
+
+    assert_eq!(
+        body,
+        json!({ "data": { "__schema": { "queryType": { "name": "Query" } } } })
+    );
+    assert_eq!(graph.subgraph_requests(), 0);
+}
+
+#[tokio::test]
 async fn the_graphiql_introspection_query_is_answered() {
     let graph = spawn().await;
 

@@ -1,13 +1,15 @@
 //! The router's other defenses, end to end: CSRF prevention, limits on documents and
-//! bodies, per-subgraph timeouts, and the readiness probe.
+//! bodies, per-client rate limits, per-subgraph timeouts, and the readiness probe.
 
 mod helpers;
 
 use std::time::{Duration, Instant};
 
-use agora_router::Limits;
+use std::num::NonZeroU32;
+
+use agora_router::{CircuitBreaker, Limits, RateLimit};
 use helpers::{Options, TestGraph, spawn, spawn_configured};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 const BODY: &str = r#"{"query":"{ motd }"}"#;
@@ -139,6 +141,77 @@ async fn csrf_prevention_can_be_turned_off() {
     let (status, body) = graph.get_with(&[("query", "{ motd }")], &[]).await;
 
     assert_eq!(status, 200, "{body}");
+}
+
+// ---- rate limits ----------------------------------------------------------------------
+
+/// A limit of one request per second, in bursts of `burst`.
+fn one_per_second(burst: u32) -> RateLimit {
+    RateLimit {
+        requests_per_second: NonZeroU32::MIN,
+        burst: NonZeroU32::new(burst).unwrap(),
+    }
+}
+
+fn assert_rate_limited(response: &helpers::Response) {
+    assert_eq!(response.status, 429, "{}", response.body);
+    assert_eq!(
+        TestGraph::error_codes(&response.body),
+        ["RATE_LIMITED"],
+        "{}",
+        response.body
+    );
+    assert_eq!(response.headers["retry-after"], "1");
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_limit_gets_429_with_retry_after() {
+    let graph = spawn_configured(Options::default(), |config| {
+        config.rate_limit = Some(one_per_second(2));
+    })
+    .await;
+
+    for _ in 0..2 {
+        let response = graph.post(json!({ "query": "{ motd }" }), None).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+    let response = graph.post(json!({ "query": "{ motd }" }), None).await;
+
+    assert_rate_limited(&response);
+    assert_eq!(
+        graph.subgraph_requests(),
+        2,
+        "the refused request went nowhere"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_rate_limit_follows_the_address_it_forwards() {
+    let graph = spawn_configured(Options::default(), |config| {
+        config.rate_limit = Some(one_per_second(1));
+        config.client_ip_header = Some("x-forwarded-for".to_owned());
+    })
+    .await;
+    let from = |address: &'static str| [JSON, ("x-forwarded-for", address)];
+
+    let first = graph.post_raw(BODY, &from("198.51.100.9, 10.0.0.1")).await;
+    let again = graph.post_raw(BODY, &from("203.0.113.5, 10.0.0.1")).await;
+    let other = graph.post_raw(BODY, &from("10.0.0.2")).await;
+
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_rate_limited(&again);
+    assert_eq!(other.status, 200, "{}", other.body);
+}
+
+#[tokio::test]
+async fn rate_limiting_can_be_turned_off() {
+    let graph = spawn_configured(Options::default(), |config| config.rate_limit = None).await;
+    let default_burst = RateLimit::default().burst.get();
+
+    for _ in 0..=default_burst {
+        let response = graph.post_raw(BODY, &[JSON]).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
 }
 
 // ---- limits ---------------------------------------------------------------------------
@@ -442,6 +515,53 @@ async fn metrics_count_subgraph_failures_per_subgraph() {
         ),
         Some(1.0),
         "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_subgraph_that_keeps_failing_is_not_asked_while_its_circuit_is_open() {
+    let graph = spawn_configured(
+        Options {
+            profiles_down: true,
+            ..Options::default()
+        },
+        |config| {
+            config.circuit_breaker = Some(CircuitBreaker {
+                failure_threshold: 2,
+                open_for: Duration::from_millis(300),
+            });
+        },
+    )
+    .await;
+    let query = "{ me { handle displayName } }";
+    let attempts = |metrics: &str| {
+        series(
+            metrics,
+            r#"agora_router_subgraph_request_duration_seconds_count{subgraph="profiles"}"#,
+        )
+    };
+
+    let mut last = Value::Null;
+    for _ in 0..4 {
+        last = graph.query(query).await;
+    }
+    assert_eq!(
+        attempts(&metrics(&graph).await),
+        Some(2.0),
+        "two failures open it"
+    );
+    assert_eq!(last["data"]["me"]["handle"], "ada", "partial data: {last}");
+    assert_eq!(last["data"]["me"]["displayName"], Value::Null);
+    let message = last["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("failed repeatedly"), "{last}");
+
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    graph.query(query).await;
+    graph.query(query).await;
+    assert_eq!(
+        attempts(&metrics(&graph).await),
+        Some(3.0),
+        "one probe after the wait, and its failure opens the circuit again"
     );
 }
 

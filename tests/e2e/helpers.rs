@@ -12,13 +12,17 @@ use std::time::Duration;
 use agora::platform::{Platform, PlatformConfig};
 use agora::subgraphs;
 use agora_kit::testing::TestEnv;
+
+use crate::processes::Processes;
 use sea_orm::Database;
 use serde_json::{Value, json};
 
 /// One test's platform: where it keeps its files and how to reach it.
 pub struct TestApp {
-    /// The running platform.
+    /// The running platform, in this process.
     pub platform: Option<Platform>,
+    /// Or the platform as separate processes.
+    pub processes: Option<Processes>,
     /// The settings the platform was started with (reused by `restart`).
     pub env: HashMap<String, String>,
     /// HTTP client for the router.
@@ -29,6 +33,34 @@ pub struct TestApp {
 
 /// Starts a fresh platform for one test.
 pub async fn spawn() -> TestApp {
+    let (env, test_env) = environment().await;
+    let mut app = TestApp {
+        platform: None,
+        processes: None,
+        env,
+        client: reqwest::Client::new(),
+        _test_env: test_env,
+    };
+    app.start().await;
+    app
+}
+
+/// Starts a fresh platform for one test as separate processes, or `None` without
+/// JetStream: only it carries events from one process to another.
+pub async fn spawn_processes() -> Option<TestApp> {
+    let (env, test_env) = environment().await;
+    env.get("AGORA_NATS_URL")?;
+    Some(TestApp {
+        platform: None,
+        processes: Some(Processes::start(&env).await),
+        env,
+        client: reqwest::Client::new(),
+        _test_env: test_env,
+    })
+}
+
+/// A test's own data directory, databases and event namespace, as `AGORA_*` settings.
+async fn environment() -> (HashMap<String, String>, TestEnv) {
     let mut test_env = TestEnv::new();
     let mut env = HashMap::new();
     env.insert(
@@ -43,14 +75,7 @@ pub async fn spawn() -> TestApp {
         env.insert("AGORA_NATS_URL".to_owned(), nats.to_owned());
     }
     env.insert("AGORA_EVENTS_NAMESPACE".to_owned(), test_env.namespace());
-    let mut app = TestApp {
-        platform: None,
-        env,
-        client: reqwest::Client::new(),
-        _test_env: test_env,
-    };
-    app.start().await;
-    app
+    (env, test_env)
 }
 
 impl TestApp {
@@ -77,6 +102,9 @@ impl TestApp {
 
     /// The router's GraphQL URL.
     pub fn url(&self) -> String {
+        if let Some(processes) = &self.processes {
+            return processes.graphql_url().to_owned();
+        }
         self.platform
             .as_ref()
             .expect("platform is running")

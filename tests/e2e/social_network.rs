@@ -2,7 +2,7 @@
 //! the home feed with authors, counts and comments from four subgraphs, liking,
 //! commenting, deleting; and every mutation attempted by someone who may not do it.
 
-use crate::helpers::{self, error_code};
+use crate::helpers::{self, TestApp, error_code};
 use serde_json::{Value, json};
 
 const FOLLOW: &str = "mutation($id: ID!) { follow(input: { userId: $id }) { user { id followerCount viewerIsFollowing } } }";
@@ -22,7 +22,12 @@ const SEARCH: &str = "query($q: String!) { searchPosts(query: $q, first: 10) { n
 #[tokio::test]
 async fn a_followed_users_post_reaches_the_feed_gathers_likes_and_comments_and_leaves_when_deleted()
 {
-    let app = helpers::spawn().await;
+    a_post_reaches_the_feed_gathers_likes_and_comments_and_leaves(&helpers::spawn().await).await;
+}
+
+/// The end-to-end scenario: two users, a follow, a post in the feed with its author,
+/// likes, comments and search from four subgraphs, then its deletion everywhere.
+pub async fn a_post_reaches_the_feed_gathers_likes_and_comments_and_leaves(app: &TestApp) {
     let ada = app.register("ada").await;
     let bob = app.register("bob").await;
     app.wait_for_profile(&ada.access_token).await;

@@ -1,10 +1,13 @@
 //! Content's schema: posts, their comments, the hashtag index of posts, and the
-//! full-text index of post bodies.
+//! full-text index of post bodies, the media each post shows, a replica of media's
+//! ready objects and a replica of social's blocks.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_content;
 mod m0002_post_search;
+mod m0003_post_media;
+mod m0004_restriction;
 
 /// Content's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -15,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(m0001_content::Migration),
             Box::new(m0002_post_search::Migration),
+            Box::new(m0003_post_media::Migration),
+            Box::new(m0004_restriction::Migration),
         ]
     }
 }

@@ -1,8 +1,11 @@
-//! Identity's schema: accounts, sessions, refresh tokens, lockout, audit log, signing keys.
+//! Identity's schema: accounts, sessions, refresh tokens, lockout, audit log, signing keys,
+//! the tokens of password reset and email verification links, and account erasures.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_accounts;
+mod m0002_account_tokens;
+mod m0003_erasure;
 
 /// Identity's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -12,6 +15,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(m0001_accounts::Migration),
+            Box::new(m0002_account_tokens::Migration),
+            Box::new(m0003_erasure::Migration),
         ]
     }
 }

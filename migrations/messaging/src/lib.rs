@@ -1,9 +1,12 @@
 //! Messaging's schema: notifications, conversations with their participants and
-//! messages, and a replica of identity's accounts (handles) for mentions and recipients.
+//! messages, a replica of identity's accounts (handles) for mentions and recipients, and
+//! the email outbox, and a replica of social's blocks and mutes.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_messaging;
+mod m0002_email;
+mod m0003_restriction;
 
 /// Messaging's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -13,6 +16,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(m0001_messaging::Migration),
+            Box::new(m0002_email::Migration),
+            Box::new(m0003_restriction::Migration),
         ]
     }
 }

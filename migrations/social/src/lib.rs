@@ -1,8 +1,11 @@
-//! Social's schema: follows, likes, saves, home timelines, and a replica of content's posts.
+//! Social's schema: follows, likes, saves, home timelines, blocks and mutes, follow
+//! requests, a replica of content's posts and one of which accounts are private.
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_social;
+mod m0002_restrictions;
+mod m0003_private_accounts;
 
 /// Social's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -12,6 +15,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(m0001_social::Migration),
+            Box::new(m0002_restrictions::Migration),
+            Box::new(m0003_private_accounts::Migration),
         ]
     }
 }

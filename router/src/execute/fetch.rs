@@ -1,14 +1,18 @@
 //! Talking to subgraphs: one pooled HTTP client, request bodies written directly as
-//! JSON bytes, and responses read into data and errors.
+//! JSON bytes, responses read into data and errors, and a circuit breaker per subgraph.
+//! Nothing is retried: a mutation must not run twice, and a query's client can retry.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value as JsonValue};
+use tracing::{Instrument, Span};
 
+use super::breaker::{Breaker, Permit};
+use crate::config::CircuitBreaker;
 use crate::error::RouterError;
 use crate::response::write_json;
 use crate::telemetry::SubgraphMetrics;
@@ -28,6 +32,8 @@ struct Endpoint {
     url: String,
     timeout: Duration,
     metrics: Option<SubgraphMetrics>,
+    /// `None` when circuit breaking is off.
+    breaker: Option<Breaker>,
 }
 
 /// What a subgraph answered.
@@ -50,6 +56,8 @@ pub(crate) enum FetchError {
     Status(reqwest::StatusCode),
     #[error("the subgraph's response is not GraphQL JSON: {0}")]
     InvalidBody(#[source] sonic_rs::Error),
+    #[error("the subgraph's circuit is open after repeated failures")]
+    CircuitOpen(Duration),
 }
 
 impl FetchError {
@@ -62,17 +70,33 @@ impl FetchError {
             Self::Transport(_) => "the request failed".to_owned(),
             Self::Status(status) => format!("it answered with HTTP {}", status.as_u16()),
             Self::InvalidBody(_) => "its response is not GraphQL JSON".to_owned(),
+            Self::CircuitOpen(open_for) => format!(
+                "it failed repeatedly, so it is not asked for up to {} s",
+                open_for.as_secs()
+            ),
+        }
+    }
+
+    /// Whether the subgraph failed (rather than answered, even with errors): what the
+    /// circuit breaker counts.
+    fn is_failure(&self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::Status(status) => status.is_server_error(),
+            Self::UnknownSubgraph | Self::InvalidBody(_) | Self::CircuitOpen(_) => false,
         }
     }
 }
 
 impl SubgraphClient {
     /// A client for `endpoints` (name → URL); each request may take `timeouts[name]`,
-    /// else `default_timeout`.
+    /// else `default_timeout`; each subgraph gets a circuit breaker unless `breaker` is
+    /// `None`.
     pub fn new(
         endpoints: HashMap<String, String>,
         default_timeout: Duration,
         timeouts: HashMap<String, Duration>,
+        breaker: Option<CircuitBreaker>,
         mut metrics: HashMap<String, SubgraphMetrics>,
     ) -> Result<Self, RouterError> {
         let endpoints = endpoints
@@ -86,6 +110,7 @@ impl SubgraphClient {
                         url,
                         timeout,
                         metrics,
+                        breaker: breaker.map(Breaker::new),
                     },
                 )
             })
@@ -100,7 +125,8 @@ impl SubgraphClient {
     }
 
     /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`,
-    /// and records how long it took and whether it failed.
+    /// and records how long it took and whether it failed; fails at once while the
+    /// subgraph's circuit is open.
     pub async fn send(
         &self,
         subgraph: &str,
@@ -111,8 +137,20 @@ impl SubgraphClient {
             .endpoints
             .get(subgraph)
             .ok_or(FetchError::UnknownSubgraph)?;
+        if let Some(breaker) = &endpoint.breaker
+            && breaker.permit() == Permit::Refused
+        {
+            return Err(FetchError::CircuitOpen(breaker.open_for()));
+        }
         let started = Instant::now();
-        let result = self.request(endpoint, body, authorization).await;
+        let span = tracing::info_span!("subgraph fetch", otel.kind = "client", subgraph);
+        let result = self
+            .request(endpoint, body, authorization, &span)
+            .instrument(span.clone())
+            .await;
+        if let Some(breaker) = &endpoint.breaker {
+            breaker.record(!result.as_ref().is_err_and(FetchError::is_failure));
+        }
         if let Some(metrics) = &endpoint.metrics {
             metrics.duration.record(started.elapsed().as_secs_f64());
             if result.is_err() {
@@ -127,10 +165,14 @@ impl SubgraphClient {
         endpoint: &Endpoint,
         body: Vec<u8>,
         authorization: Option<&HeaderValue>,
+        span: &Span,
     ) -> Result<SubgraphResponse, FetchError> {
+        let mut trace = HeaderMap::new();
+        agora_telemetry::propagate(span, &mut trace);
         let mut request = self
             .http
             .post(&endpoint.url)
+            .headers(trace)
             .timeout(endpoint.timeout)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")

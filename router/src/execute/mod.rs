@@ -6,6 +6,7 @@
 //! (representations for entity fetches), send it without holding the tree, then lock
 //! the tree again to merge. Parallel branches therefore never block each other on I/O.
 
+mod breaker;
 mod errors;
 mod fetch;
 mod merge;

@@ -27,8 +27,9 @@ use upstream::{UpstreamEvent, UpstreamSubscription};
 
 use crate::error::ErrorCode;
 use crate::execute::request_body;
-use crate::operation::{OperationKind, PreparedOperation};
-use crate::pipeline::{Gateway, GraphQLRequest, Transport};
+use crate::operation::OperationKind;
+use crate::pipeline::{Gateway, GraphQLRequest, Prepared, Transport};
+use crate::rate_limit::Client;
 use crate::response::{GraphQLError, Rejection};
 use crate::variables::selection_included;
 
@@ -43,7 +44,7 @@ pub(crate) enum Event {
 /// The events of one operation; the stream ends when the operation completes.
 pub(crate) type Events = BoxStream<'static, Event>;
 
-/// Authenticates, prepares and starts one operation. A query or mutation runs to its
+/// Prepares and starts one admitted operation. A query or mutation runs to its
 /// single result before this returns; a subscription is subscribed upstream, and
 /// completes when the upstream does or the router stops.
 pub(crate) async fn start(
@@ -51,22 +52,24 @@ pub(crate) async fn start(
     request: GraphQLRequest,
     authorization: Option<HeaderValue>,
     is_get: bool,
+    client: &Client,
 ) -> Result<Events, Rejection> {
-    gateway.authenticate(authorization.as_ref()).await?;
-    let (operation, variables) = gateway.prepare(request, Transport::Stream { is_get })?;
+    let prepared = gateway.prepare(request, Transport::Stream { is_get }, Some(client))?;
+    let prepared = gateway.without_defer(prepared)?;
+    let operation = &prepared.operation;
     if operation.kind != OperationKind::Subscription {
-        let body = gateway
-            .execute(&operation, &variables, authorization.as_ref())
-            .await;
+        let body = gateway.execute(&prepared, authorization.as_ref()).await;
         return Ok(stream::iter([Event::Next(body)]).boxed());
     }
-    let (primary, rest) = match operation.plan.as_ref().map(|plan| split(plan, &variables)) {
+    let split = operation
+        .plan
+        .as_ref()
+        .map(|plan| split(plan, &prepared.variables));
+    let (primary, rest) = match split {
         Some(Some(Split::Subscribe { primary, rest })) => (primary, rest),
         // Every root field skipped by `@skip`/`@include`: nothing to subscribe to.
         None | Some(Some(Split::Nothing)) => {
-            let body = gateway
-                .execute(&operation, &variables, authorization.as_ref())
-                .await;
+            let body = gateway.execute(&prepared, authorization.as_ref()).await;
             return Ok(stream::iter([Event::Next(body)]).boxed());
         }
         Some(None) => {
@@ -81,11 +84,12 @@ pub(crate) async fn start(
         &primary.operation.document_str,
         &[],
         primary.variable_usages.as_ref(),
-        &variables,
+        &prepared.variables,
     );
     let service = primary.service_name.clone();
-    let upstream = gateway
-        .upstreams()
+    let upstream = prepared
+        .supergraph
+        .upstreams
         .subscribe(&service, authorization.as_ref(), payload)
         .ok_or_else(|| {
             Rejection::new(
@@ -95,8 +99,7 @@ pub(crate) async fn start(
         })?;
     let running = Running {
         gateway,
-        operation,
-        variables,
+        prepared,
         authorization,
         service,
         rest,
@@ -110,10 +113,9 @@ pub(crate) async fn start(
                 let body = running
                     .gateway
                     .execute_event(
-                        &running.operation,
+                        &running.prepared,
                         running.rest.as_deref(),
                         response,
-                        &running.variables,
                         running.authorization.as_ref(),
                     )
                     .await;
@@ -147,8 +149,8 @@ pub(crate) async fn start(
 /// the upstream subscription.
 struct Running {
     gateway: Arc<Gateway>,
-    operation: Arc<PreparedOperation>,
-    variables: Map<String, Value>,
+    /// The operation, with the supergraph it runs on for as long as it runs.
+    prepared: Prepared,
     authorization: Option<HeaderValue>,
     service: String,
     /// The plan after the first fetch, run for every event.

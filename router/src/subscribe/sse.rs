@@ -21,6 +21,7 @@ use tokio::time::{Instant, Interval, interval_at};
 
 use super::{Event, Events, start};
 use crate::pipeline::{Gateway, GraphQLRequest};
+use crate::rate_limit::Client;
 use crate::response::{GraphQLError, Rejection, write_json};
 
 /// How often an idle stream sends a comment frame.
@@ -34,8 +35,9 @@ pub(crate) async fn respond(
     request: GraphQLRequest,
     authorization: Option<HeaderValue>,
     is_get: bool,
+    client: Client,
 ) -> Result<Response, Rejection> {
-    let events = start(gateway, request, authorization, is_get).await?;
+    let events = start(gateway, request, authorization, is_get, &client).await?;
     let ticks = interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     let frames = stream::unfold(Some((events, ticks)), next_frame);
     Ok((

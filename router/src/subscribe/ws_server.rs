@@ -6,7 +6,9 @@
 //! `connection_ack`, or closes with 4401. Then `subscribe` starts an operation whose
 //! results come back as `next` and end with `complete`; a refused or failed operation
 //! gets one `error` instead. The client's `complete` stops an operation, and closing
-//! the socket stops them all, which releases their upstream subscriptions. Protocol
+//! the socket stops them all, which releases their upstream subscriptions. Each
+//! `subscribe` counts against the client's rate limit (an `error` when over it), and a
+//! mutation's sensitive fields against the stricter limits, as over HTTP. Protocol
 //! violations close the socket with graphql-ws's codes (4400, 4401, 4406, 4408, 4409,
 //! 4429); a stopping router closes it with 1001.
 //!
@@ -15,6 +17,7 @@
 //! act for a user.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +33,7 @@ use tokio::task::AbortHandle;
 use super::upstream::PROTOCOL;
 use super::{Event, start};
 use crate::pipeline::{Gateway, GraphQLRequest};
+use crate::rate_limit::Client;
 use crate::response::{GraphQLError, write_json};
 
 /// How long a client may take to send `connection_init`.
@@ -40,6 +44,7 @@ pub(crate) fn upgrade(
     gateway: Arc<Gateway>,
     upgrade: WebSocketUpgrade,
     headers: &HeaderMap,
+    address: IpAddr,
 ) -> Response {
     let max_message_bytes = gateway.limits().max_body_bytes;
     let upgrade = upgrade
@@ -50,6 +55,8 @@ pub(crate) fn upgrade(
         gateway,
         handshake_authorization: headers.get(header::AUTHORIZATION).cloned(),
         authorization: None,
+        subject: None,
+        address,
         initialised: false,
         operations: HashMap::new(),
         next_generation: 0,
@@ -64,6 +71,10 @@ struct Session {
     handshake_authorization: Option<HeaderValue>,
     /// The validated token of this connection, forwarded upstream.
     authorization: Option<HeaderValue>,
+    /// The token's subject, whose rate limit each subscription counts against.
+    subject: Option<String>,
+    /// The client's address, whose rate limit counts when there is no subject.
+    address: IpAddr,
     initialised: bool,
     /// Running operations: id → (generation, task). The generation tells a finished
     /// task apart from a newer operation that reused its id.
@@ -169,14 +180,11 @@ impl Session {
                     ),
                     None => self.handshake_authorization.take(),
                 };
-                if self
+                self.subject = self
                     .gateway
                     .authenticate(authorization.as_ref())
                     .await
-                    .is_err()
-                {
-                    return Err(Close(4401, "Unauthorized"));
-                }
+                    .map_err(|_| Close(4401, "Unauthorized"))?;
                 self.authorization = authorization;
                 self.initialised = true;
                 Ok(Some(r#"{"type":"connection_ack"}"#.to_owned()))
@@ -196,12 +204,20 @@ impl Session {
                     // graphql-ws puts the id in the reason; a fixed reason keeps it short.
                     return Err(Close(4409, "Subscriber for this id already exists"));
                 }
+                let client = match self.gateway.rate_limit(self.subject.clone(), self.address) {
+                    Ok(client) => client,
+                    Err(rejection) => {
+                        self.gateway.telemetry().errors(&rejection.errors);
+                        return Ok(Some(error_message(&id, &rejection.errors)));
+                    }
+                };
                 let generation = self.next_generation;
                 self.next_generation += 1;
                 let task = tokio::spawn(operation(
                     Arc::clone(&self.gateway),
                     request,
                     self.authorization.clone(),
+                    client,
                     id.clone(),
                     generation,
                     outgoing.clone(),
@@ -227,12 +243,13 @@ async fn operation(
     gateway: Arc<Gateway>,
     request: GraphQLRequest,
     authorization: Option<HeaderValue>,
+    client: Client,
     id: String,
     generation: u64,
     outgoing: mpsc::UnboundedSender<Outgoing>,
 ) {
     let telemetry_gateway = Arc::clone(&gateway);
-    let last = match start(gateway, request, authorization, false).await {
+    let last = match start(gateway, request, authorization, false, &client).await {
         Err(rejection) => {
             telemetry_gateway.telemetry().errors(&rejection.errors);
             error_message(&id, &rejection.errors)

@@ -117,6 +117,14 @@ impl Drop for Graph {
 impl Graph {
     /// Composes the subgraphs and starts a router in front of them.
     pub async fn start(subgraphs: Vec<Subgraph>) -> Self {
+        Self::start_configured(subgraphs, |_| {}).await
+    }
+
+    /// Like [`Graph::start`], with the router's configuration adjusted by `configure`.
+    pub async fn start_configured(
+        subgraphs: Vec<Subgraph>,
+        configure: impl FnOnce(&mut RouterConfig),
+    ) -> Self {
         let sdls: Vec<SubgraphSdl> = subgraphs
             .iter()
             .map(|subgraph| SubgraphSdl {
@@ -135,7 +143,7 @@ impl Graph {
             let path = format!("{dir}/{}.graphql", names.join("-"));
             std::fs::write(path, &supergraph_sdl).unwrap();
         }
-        let config = RouterConfig {
+        let mut config = RouterConfig {
             supergraph_sdl,
             listen: "127.0.0.1:0".parse().unwrap(),
             subgraph_urls: subgraphs
@@ -145,6 +153,7 @@ impl Graph {
             introspection: true,
             ..RouterConfig::default()
         };
+        configure(&mut config);
         let server = Server::bind(config).await.expect("the router starts");
         let router_url = format!("http://{}/graphql", server.local_addr());
         let shutdown = CancellationToken::new();

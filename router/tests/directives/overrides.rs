@@ -1,10 +1,10 @@
 //! `@override`: a field moved to another subgraph, and progressive overrides whose
-//! `label` is `percent(100)`, `percent(0)` or a feature flag. 7 operations.
+//! `label` is `percent(100)`, `percent(0)`, `percent(50)` or a feature flag. 9
+//! operations, one of them sent 200 times.
 //!
-//! The router plans with `PlannerOverrideContext::default()`: no active flag and a
-//! request percentage of 0, so a `percent(p)` label with `p > 0` always takes the
-//! overriding subgraph and a flag label never does. The planner can split traffic by
-//! percentage; the router does not draw a percentage per request yet.
+//! The router draws a percentage per request, so a `percent(p)` label sends about p %
+//! of requests to the overriding subgraph; a flag label takes the override only when
+//! the router is configured with the flag on.
 
 use async_graphql::{EmptyMutation, EmptySubscription, ID, Object, Schema};
 use serde_json::json;
@@ -33,6 +33,9 @@ impl OldAccount {
     }
     async fn region(&self) -> &str {
         "old"
+    }
+    async fn rank(&self) -> i32 {
+        1
     }
 }
 
@@ -80,6 +83,11 @@ impl NewAccount {
     async fn region(&self) -> &str {
         "new"
     }
+    /// Labelled `percent(50)` below.
+    #[graphql(override_from = "old")]
+    async fn rank(&self) -> i32 {
+        100
+    }
 }
 
 struct NewQuery;
@@ -99,6 +107,7 @@ fn label_overrides(sdl: String) -> String {
         ("tier: String!", "percent(100)"),
         ("points: Int!", "percent(0)"),
         ("region: String!", "beta"),
+        ("rank: Int!", "percent(50)"),
     ];
     let mut sdl = sdl.replace("federation/v2.5", "federation/v2.7");
     for (field, label) in labelled {
@@ -112,8 +121,8 @@ fn label_overrides(sdl: String) -> String {
     sdl
 }
 
-async fn graph() -> Graph {
-    Graph::start(vec![
+async fn subgraphs() -> Vec<Subgraph> {
+    vec![
         Subgraph::serve(
             "old",
             Schema::build(OldQuery, EmptyMutation, EmptySubscription)
@@ -129,8 +138,11 @@ async fn graph() -> Graph {
         )
         .await
         .edit_sdl(label_overrides),
-    ])
-    .await
+    ]
+}
+
+async fn graph() -> Graph {
+    Graph::start(subgraphs().await).await
 }
 
 #[tokio::test]
@@ -194,4 +206,40 @@ async fn overridden_fields_are_fetched_from_the_subgraph_that_took_them_over() {
             ),
         ])
         .await;
+}
+
+#[tokio::test]
+async fn a_flag_override_takes_the_overriding_subgraph_once_the_flag_is_on() {
+    let graph = Graph::start_configured(subgraphs().await, |config| {
+        config.override_flags.insert("beta".to_owned());
+    })
+    .await;
+    graph
+        .check(&[case(
+            "a flag override takes the overriding subgraph when its flag is on",
+            "{ accounts { region } }",
+            json!({ "data": { "accounts": [{ "region": "new" }, { "region": "new" }] } }),
+        )
+        .requests("old", 1)
+        .requests("new", 1)])
+        .await;
+}
+
+#[tokio::test]
+async fn a_percent_50_override_sends_about_half_of_the_requests_to_each_subgraph() {
+    let graph = graph().await;
+    let mut overriding = 0;
+    for _ in 0..200 {
+        let response = graph.post("{ accounts { rank } }", &json!({})).await;
+        match response["data"]["accounts"][0]["rank"].as_i64() {
+            Some(100) => overriding += 1,
+            Some(1) => {}
+            _ => panic!("unexpected response: {response}"),
+        }
+    }
+    // Binomial(200, 0.5) leaves 60..=140 with probability below 1e-8.
+    assert!(
+        (60..=140).contains(&overriding),
+        "{overriding} of 200 requests took the override"
+    );
 }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use agora_router::{RouterConfig, Server, SubgraphSdl, compose};
+use agora_router::{Reloader, RouterConfig, Server, SubgraphSdl, compose};
 use async_graphql::{Executor, SDLExportOptions};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::State;
@@ -22,13 +22,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// What one subgraph saw: how many `_entities` requests, how many representations each
-/// carried, and the `Authorization` header of every request.
+/// carried, and the `Authorization` and `traceparent` headers of every request.
 #[derive(Default)]
 pub struct Stats {
     entity_requests: AtomicUsize,
     requests: AtomicUsize,
     representations: Mutex<Vec<usize>>,
     authorizations: Mutex<Vec<Option<String>>>,
+    traceparents: Mutex<Vec<Option<String>>>,
 }
 
 impl Stats {
@@ -47,6 +48,10 @@ impl Stats {
 
     pub fn authorizations(&self) -> Vec<Option<String>> {
         self.authorizations.lock().unwrap().clone()
+    }
+
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.traceparents.lock().unwrap().clone()
     }
 }
 
@@ -72,6 +77,11 @@ async fn serve_request<E: Executor>(
         .lock()
         .unwrap()
         .push(authorization.clone());
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    stats.traceparents.lock().unwrap().push(traceparent);
     if request.query.contains("_entities") {
         stats.entity_requests.fetch_add(1, Ordering::SeqCst);
         let variables = request.variables.clone().into_value().into_json().unwrap();
@@ -165,6 +175,8 @@ impl Default for Options {
 /// The whole test graph: three subgraphs and a router.
 pub struct TestGraph {
     pub router_url: String,
+    /// Swaps the router's supergraph.
+    pub reloader: Reloader,
     pub identity: Arc<Stats>,
     pub profiles: Arc<Stats>,
     pub content: Arc<Stats>,
@@ -214,9 +226,11 @@ pub async fn spawn_configured(
     configure(&mut config);
     let server = Server::bind(config).await.expect("the router starts");
     let router_url = format!("http://{}", server.local_addr());
+    let reloader = server.reloader();
     tokio::spawn(server.run(shutdown.clone()));
     TestGraph {
         router_url,
+        reloader,
         identity,
         profiles,
         content,
@@ -225,9 +239,10 @@ pub async fn spawn_configured(
     }
 }
 
-/// A router response: HTTP status and JSON body.
+/// A router response: HTTP status, headers and JSON body.
 pub struct Response {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
@@ -251,6 +266,7 @@ impl TestGraph {
         let response = request.send().await.unwrap();
         Response {
             status: response.status().as_u16(),
+            headers: response.headers().clone(),
             body: response.json().await.unwrap(),
         }
     }
@@ -300,9 +316,11 @@ impl TestGraph {
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         Response {
             status,
+            headers,
             body: serde_json::from_str(&text)
                 .unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}")),
         }

@@ -2,6 +2,9 @@
 //! anything reaches a subgraph, forwarded on the upstream handshake and
 //! `connection_init` when valid.
 
+use std::num::NonZeroU32;
+
+use agora_router::RateLimit;
 use serde_json::json;
 
 use crate::clients::{SseClient, WsClient};
@@ -121,4 +124,35 @@ async fn a_valid_token_from_the_handshake_header_or_an_sse_request_is_forwarded(
         json!({ "data": { "notificationAdded": { "id": "n1", "actor": { "handle": "ada" } } } });
     assert_eq!(client.recv().await["payload"], expected);
     assert_eq!(stream.frame().await.next(), expected);
+}
+
+#[tokio::test]
+async fn each_subscription_counts_against_its_users_rate_limit() {
+    let graph = Graph::start(Options {
+        auth: true,
+        rate_limit: Some(RateLimit {
+            requests_per_second: NonZeroU32::MIN,
+            burst: NonZeroU32::new(2).unwrap(),
+        }),
+        ..Options::default()
+    })
+    .await;
+    let mut client =
+        WsClient::connect(&graph.url, json!({ "Authorization": graph.bearer("u1") })).await;
+
+    for id in ["1", "2", "3"] {
+        client.subscribe(id, SUBSCRIPTION).await;
+    }
+
+    let refused = client.recv().await;
+    assert_eq!(refused["id"], "3", "{refused}");
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+    graph
+        .notifications
+        .sockets
+        .wait_for("the two allowed subscriptions", |sockets| {
+            sockets.started == 2
+        })
+        .await;
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agora_router::{JwtConfig, RouterConfig, Server, SubgraphSdl, compose};
+use agora_router::{JwtConfig, RateLimit, RouterConfig, Server, SubgraphSdl, compose};
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{
     Context, Data, EmptyMutation, EmptySubscription, Executor, ID, Object, SDLExportOptions,
@@ -451,6 +451,8 @@ pub struct Options {
     pub auth: bool,
     /// Answer introspection.
     pub introspection: bool,
+    /// A rate limit other than the router's default.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// The router and its subgraphs.
@@ -533,6 +535,7 @@ impl Graph {
             auth: tokens
                 .as_ref()
                 .map(|tokens| JwtConfig::new(&tokens.jwks_url, ISSUER, AUDIENCE)),
+            rate_limit: options.rate_limit.or(RouterConfig::default().rate_limit),
             ..RouterConfig::default()
         };
         let server = Server::bind(config).await.expect("the router starts");

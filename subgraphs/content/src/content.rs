@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use agora_kit::events::{self, Envelope};
-use agora_kit::{Code, ServiceError};
+use agora_kit::{Code, ServiceError, restriction};
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::Notify;
@@ -19,7 +19,7 @@ use crate::events::{
     COMMENT_CREATED, COMMENT_DELETED, CommentCreated, CommentDeleted, POST_CREATED, POST_DELETED,
     POST_UPDATED, PostCreated, PostDeleted, PostUpdated, SOURCE,
 };
-use crate::store::{comment, micros, post, tag};
+use crate::store::{comment, media, micros, post, post_media, tag};
 
 /// Posts are 1 to 5 000 characters.
 pub const POST_BODY_MAX: usize = 5_000;
@@ -27,6 +27,8 @@ pub const POST_BODY_MAX: usize = 5_000;
 pub const COMMENT_BODY_MAX: usize = 2_000;
 /// Hashtags longer than this are not tags (nobody searches for them).
 pub const TAG_MAX: usize = 50;
+/// A post shows at most 10 media.
+pub const POST_MEDIA_MAX: usize = 10;
 /// Search queries are at most 200 characters.
 pub const QUERY_MAX: usize = 200;
 /// Words of a search query beyond this many are ignored.
@@ -41,10 +43,25 @@ pub struct Content {
 }
 
 impl Content {
-    /// `author` writes a new post.
-    pub async fn create_post(&self, author: Uuid, body: &str) -> Result<post::Model, ContentError> {
+    /// `author` writes a new post showing `media` (their own ready media, in order).
+    pub async fn create_post(
+        &self,
+        author: Uuid,
+        body: &str,
+        media: &[Uuid],
+    ) -> Result<post::Model, ContentError> {
         let body = validate_body(body, POST_BODY_MAX)?;
         let tags = extract_tags(&body);
+        if media.len() > POST_MEDIA_MAX {
+            return Err(ServiceError::bad_input(
+                "mediaIds",
+                format!("a post shows at most {POST_MEDIA_MAX} media"),
+            )
+            .into());
+        }
+        if media.iter().collect::<HashSet<_>>().len() != media.len() {
+            return Err(ServiceError::bad_input("mediaIds", "mediaIds has duplicates").into());
+        }
         let created = post::Model {
             id: Uuid::now_v7(),
             author_id: author,
@@ -53,13 +70,16 @@ impl Content {
             edited_at: None,
         };
         let txn = self.db.begin().await?;
+        own_media(&txn, author, media).await?;
         post::insert(&txn, &created).await?;
         tag::replace(&txn, created.id, created.created_at, &tags).await?;
+        post_media::insert(&txn, created.id, media).await?;
         let payload = PostCreated {
             id: created.id,
             author_id: author,
             body: created.body.clone(),
             tags,
+            media_ids: media.to_vec(),
             created_at: created.created_at,
         };
         let envelope = Envelope::new(SOURCE, POST_CREATED, created.id, &payload);
@@ -98,6 +118,7 @@ impl Content {
         let gone = own_post(&txn, viewer, post_id).await?;
         comment::delete_for_post(&txn, gone.id).await?;
         tag::delete_for_post(&txn, gone.id).await?;
+        post_media::delete_for_posts(&txn, &[gone.id]).await?;
         post::delete(&txn, gone.id).await?;
         let payload = PostDeleted {
             id: gone.id,
@@ -107,7 +128,8 @@ impl Content {
         self.commit_with(txn, &envelope).await
     }
 
-    /// `author` comments on a post.
+    /// `author` comments on a post; `NOT_FOUND` for a post that is gone or whose author
+    /// and `author` have a block between them.
     pub async fn add_comment(
         &self,
         author: Uuid,
@@ -119,6 +141,14 @@ impl Content {
         let parent = post::find_locked(&txn, post_id, false)
             .await?
             .ok_or_else(|| not_found("post"))?;
+        // Across a block either way the post is not there for the author, as if absent.
+        if parent.author_id != author
+            && !restriction::blocked_with(&txn, author, &[parent.author_id])
+                .await?
+                .is_empty()
+        {
+            return Err(not_found("post"));
+        }
         let created = comment::Model {
             id: Uuid::now_v7(),
             post_id,
@@ -201,6 +231,30 @@ async fn own_post(
         return Err(forbidden("only its author may change a post"));
     }
     Ok(current)
+}
+
+/// Checks that `author` may attach `media`: each must be ready (known from media's
+/// events: `BAD_USER_INPUT` on `mediaIds` otherwise) and theirs (`FORBIDDEN` otherwise).
+async fn own_media(
+    txn: &DatabaseTransaction,
+    author: Uuid,
+    media: &[Uuid],
+) -> Result<(), ContentError> {
+    if media.is_empty() {
+        return Ok(());
+    }
+    let known = media::find_many(txn, media).await?;
+    if known.len() != media.len() {
+        return Err(ServiceError::bad_input(
+            "mediaIds",
+            "mediaIds names media that does not exist or is not ready",
+        )
+        .into());
+    }
+    if known.iter().any(|m| m.owner_id != author) {
+        return Err(forbidden("mediaIds: only your own media can be attached"));
+    }
+    Ok(())
 }
 
 fn not_found(what: &str) -> ContentError {

@@ -1,18 +1,22 @@
 //! The events content speaks: what it publishes about posts and comments, and what it
-//! consumes: identity's account deletions, to erase what the account wrote.
+//! consumes: identity's account deletions, to erase what the account wrote, and media's
+//! ready and deleted media, to know what posts may show. Social's blocks are kept by the
+//! kit's [`agora_kit::restriction::Replica`].
 //!
 //! Each published envelope's subject is the post or comment it is about; comment events
 //! carry the post's author so that consumers (notifications) need not ask content whom
 //! to tell.
 
+use agora_kit::events::erasure;
 use agora_kit::events::{Envelope, Handler, HandlerError};
+use agora_kit::restriction;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::{comment, post, tag};
+use crate::store::{comment, media, post, post_media, tag};
 
 /// The source attribute of content's events, and the name of its stream.
 pub const SOURCE: &str = "content";
@@ -30,8 +34,15 @@ pub const COMMENT_DELETED: &str = "content.comment.deleted";
 
 /// The publishing domain of accounts.
 pub const IDENTITY: &str = "identity";
-/// Consumed: an account is gone; erase its posts and comments.
-pub const USER_DELETED: &str = "identity.user.deleted";
+/// Consumed: an account is gone; erase its posts and comments, and confirm.
+pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+
+/// The publishing domain of media.
+pub const MEDIA: &str = "media";
+/// Consumed: a media object can be attached by its owner.
+pub const MEDIA_READY: &str = "media.media.ready";
+/// Consumed: a media object is gone; it leaves every post.
+pub const MEDIA_DELETED: &str = "media.media.deleted";
 
 /// Payload of [`POST_CREATED`].
 #[derive(Debug, Serialize)]
@@ -45,6 +56,8 @@ pub struct PostCreated {
     pub body: String,
     /// Its hashtags, lower-cased, in order of first appearance.
     pub tags: Vec<String>,
+    /// The media it shows, in order.
+    pub media_ids: Vec<Uuid>,
     /// When it was created; orders timelines.
     pub created_at: DateTime<Utc>,
 }
@@ -109,14 +122,6 @@ pub struct CommentDeleted {
     pub deleted_by: Uuid,
 }
 
-/// The part of identity's `user.deleted` payload that content reads.
-#[derive(Debug, Deserialize)]
-pub struct UserDeleted {
-    /// The erased account's id (`id`, or `userId`).
-    #[serde(alias = "userId")]
-    pub id: Uuid,
-}
-
 /// Erases what deleted accounts wrote.
 pub struct OnIdentityEvent;
 
@@ -136,8 +141,11 @@ impl Handler for OnIdentityEvent {
 }
 
 /// Erases an account from content: its posts with every comment under them, its tags,
-/// and its comments on other people's posts. No `post.deleted` or `comment.deleted`
-/// follow: every other domain hears `user.deleted` itself and erases its own copies.
+/// and its comments on other people's posts, its media replica and the replica of its
+/// blocks both ways; then confirms with
+/// `content.user.erased` in the same transaction. No `post.deleted` or
+/// `comment.deleted` follow: every other domain hears `user.deleted` itself and erases
+/// its own copies.
 pub async fn user_deleted(
     txn: &DatabaseTransaction,
     deleted: &UserDeleted,
@@ -146,8 +154,46 @@ pub async fn user_deleted(
     for chunk in posts.chunks(500) {
         comment::delete_for_posts(txn, chunk).await?;
         tag::delete_for_posts(txn, chunk).await?;
+        post_media::delete_for_posts(txn, chunk).await?;
     }
     comment::delete_by_author(txn, deleted.id).await?;
     post::delete_by_author(txn, deleted.id).await?;
+    media::delete_by_owner(txn, deleted.id).await?;
+    restriction::delete_user(txn, deleted.id).await?;
+    erasure::confirm(txn, SOURCE, deleted.id).await?;
     Ok(())
+}
+
+/// The part of media's `media.ready` and `media.deleted` payloads that content reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaChanged {
+    /// The media object.
+    pub id: Uuid,
+    /// Who uploaded it.
+    pub owner_id: Uuid,
+}
+
+/// Keeps the replica of ready media; a deleted one leaves every post.
+pub struct OnMediaEvent;
+
+#[async_trait]
+impl Handler for OnMediaEvent {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        let changed: MediaChanged = event.data_as()?;
+        match event.event_type.as_str() {
+            MEDIA_READY => media::insert(txn, changed.id, changed.owner_id).await?,
+            MEDIA_DELETED => {
+                media::delete(txn, changed.id).await?;
+                post_media::delete_media(txn, changed.id).await?;
+            }
+            // The consumer filters to the types above; anything else is not ours to act on.
+            _ => {}
+        }
+        Ok(())
+    }
 }

@@ -10,7 +10,15 @@
 //! Publishes `content.post.created|updated|deleted` and
 //! `content.comment.created|deleted`, each written to the outbox in the transaction of its
 //! change. Consumes `identity.user.deleted` (durable consumer `content-IDENTITY`), which
-//! erases everything the account wrote.
+//! erases everything the account wrote, and `media.media.ready|deleted` (`content-MEDIA`):
+//! a replica of ready media (id, owner) against which `createPost` checks its `mediaIds`.
+//! `Post.media` are references to media's `Media`.
+//!
+//! A block hides each side's posts and comments from the other, as if absent:
+//! `Query.post` is null, `User.posts` is empty, `postsByTag`, `searchPosts` and
+//! `Post.comments` leave them out, and `addComment` on the other's post is `NOT_FOUND`.
+//! For that content keeps the kit's replica of social's blocks from
+//! `social.user.blocked|unblocked` (`content-SOCIAL`).
 //!
 //! Layout:
 //! - [`content`]: the operations (validation, ownership checks, write, outbox event).
@@ -30,7 +38,7 @@ use std::sync::Arc;
 use agora_kit::auth::JwtVerifier;
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
-use agora_kit::{Settings, db, http};
+use agora_kit::{Settings, db, http, restriction};
 
 use crate::content::Content;
 
@@ -39,14 +47,30 @@ pub fn identity_consumer() -> ConsumerSpec {
     ConsumerSpec::new("content", events::IDENTITY, &[events::USER_DELETED])
 }
 
-/// Connects content's database, opens its consumer, and binds its HTTP service with the
-/// outbox relay and the consumer as background tasks.
+/// The consumer of media's ready and deleted media (`content-MEDIA`).
+pub fn media_consumer() -> ConsumerSpec {
+    ConsumerSpec::new(
+        "content",
+        events::MEDIA,
+        &[events::MEDIA_READY, events::MEDIA_DELETED],
+    )
+}
+
+/// The consumer of social's blocks (`content-SOCIAL`).
+pub fn social_consumer() -> ConsumerSpec {
+    ConsumerSpec::new("content", restriction::SOCIAL, restriction::BLOCK_EVENTS)
+}
+
+/// Connects content's database, opens its consumers, and binds its HTTP service with the
+/// outbox relay and the consumers as background tasks.
 pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service, StartError> {
     let db = db::connect::<agora_content_migration::Migrator>(&settings.database_url).await?;
     bus.ensure_stream(events::SOURCE).await?;
-    // Ensuring the stream it reads too (idempotent, same definition) lets content start
-    // before identity without its subscription failing.
+    // Ensuring the streams it reads too (idempotent, same definition) lets content start
+    // before identity, media and social without its subscriptions failing.
     bus.ensure_stream(events::IDENTITY).await?;
+    bus.ensure_stream(events::MEDIA).await?;
+    bus.ensure_stream(restriction::SOCIAL).await?;
     let identity = Consumer::open(
         db.clone(),
         &bus,
@@ -54,15 +78,31 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         Arc::new(events::OnIdentityEvent),
     )
     .await?;
-    let relay = OutboxRelay::new(db.clone(), bus);
+    let media = Consumer::open(
+        db.clone(),
+        &bus,
+        media_consumer(),
+        Arc::new(events::OnMediaEvent),
+    )
+    .await?;
+    let social = Consumer::open(
+        db.clone(),
+        &bus,
+        social_consumer(),
+        Arc::new(restriction::Replica),
+    )
+    .await?;
+    let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let content = Arc::new(Content {
         db: db.clone(),
         outbox: relay.waker(),
     });
-    let routes = http::router(schema::build(content), verifier, db);
+    let routes = http::router(schema::build(content), verifier, db, bus);
     Ok(Service::bind(settings.listen, routes)
         .await?
         .with_task(|stop| relay.run(stop))
-        .with_task(|stop| identity.run(stop)))
+        .with_task(|stop| identity.run(stop))
+        .with_task(|stop| media.run(stop))
+        .with_task(|stop| social.run(stop)))
 }

@@ -7,8 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agora_kit::auth::Viewer;
 use agora_kit::events::Envelope;
 use agora_kit::events::tables::outbox;
+use agora_kit::restriction;
 use agora_kit::testing::{Graphql, Member, Stack, StatementCounter, TestEnv, error_of};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
@@ -151,6 +153,55 @@ impl App {
             )
             .await;
         bodies(&data["postsByTag"]["edges"])
+    }
+
+    /// Plays social's `user.blocked` (or `unblocked`) and waits until content applied it.
+    async fn block(&self, verb: &str, who: &Member, whom: &Member) {
+        let data = json!({ "userId": who.id, "targetId": whom.id, "at": "2026-01-01T00:00:00Z" });
+        let event = Envelope::new("social", &format!("social.user.{verb}"), who.id, &data);
+        self.deliver(event).await;
+    }
+
+    /// What `viewer` sees of `post` (by id, with its comments), of `author`'s posts, of
+    /// the posts tagged `tag` and of those found by `query`.
+    async fn seen_by(
+        &self,
+        viewer: &Member,
+        post: &str,
+        author: &Member,
+        tag: &str,
+        query: &str,
+    ) -> Value {
+        let data = self
+            .content
+            .ok(
+                Some(viewer),
+                "query($post: ID!, $reps: [_Any!]!, $tag: String!, $q: String!) {
+                    post(id: $post) { body comments { edges { node { body } } } }
+                    _entities(representations: $reps) {
+                        ... on User { postCount posts { edges { node { body } } } }
+                    }
+                    postsByTag(tag: $tag) { edges { node { body } } }
+                    searchPosts(query: $q) { edges { node { body } } }
+                }",
+                json!({
+                    "post": post,
+                    "reps": [{ "__typename": "User", "id": author.id }],
+                    "tag": tag,
+                    "q": query,
+                }),
+            )
+            .await;
+        json!({
+            "post": data["post"]["body"],
+            "comments": data["post"]["comments"]["edges"]
+                .as_array()
+                .map(|_| bodies(&data["post"]["comments"]["edges"])),
+            "postCount": data["_entities"][0]["postCount"],
+            "posts": bodies(&data["_entities"][0]["posts"]["edges"]),
+            "tagged": bodies(&data["postsByTag"]["edges"]),
+            "found": bodies(&data["searchPosts"]["edges"]),
+        })
     }
 
     /// The outbox rows content wrote, as (type, payload), oldest first.
@@ -559,7 +610,7 @@ async fn every_change_enqueues_its_event_and_the_relay_publishes_them_all() {
 }
 
 #[tokio::test]
-async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comments_elsewhere() {
+async fn a_deleted_account_loses_its_posts_its_comments_everywhere_and_its_blocks() {
     let app = spawn().await;
     let ada = app.stack.register("ada").await;
     let bob = app.stack.register("bob").await;
@@ -568,6 +619,8 @@ async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comme
     app.comment_id(&bob, &adas, "bob on ada's").await;
     app.comment_id(&ada, &bobs, "ada on bob's").await;
     app.comment_id(&bob, &bobs, "bob on bob's").await;
+
+    app.block("blocked", &bob, &ada).await;
 
     let data = json!({ "id": ada.id, "handle": "ada" });
     app.deliver(Envelope::new(
@@ -580,6 +633,14 @@ async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comme
 
     assert_eq!(app.post(&adas).await, Value::Null);
     assert_eq!(app.tagged("farewell").await, ["bob stays #farewell"]);
+    let blocks = restriction::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("blocks");
+    assert!(
+        blocks.is_empty(),
+        "the erased account's blocks are forgotten: {blocks:?}"
+    );
     assert_eq!(app.comments(&bobs, 10, None).await.0, ["bob on bob's"]);
     assert_eq!(app.post(&bobs).await["commentCount"], 1);
     let counts = app
@@ -596,6 +657,83 @@ async fn a_deleted_account_loses_its_posts_the_comments_under_them_and_its_comme
         counts["_entities"],
         json!([{ "postCount": 0 }, { "postCount": 1 }])
     );
+    let confirmed: Vec<(String, Value)> = agora_kit::testing::outbox(&app.db)
+        .await
+        .into_iter()
+        .filter(|(event_type, _)| event_type == "content.user.erased")
+        .collect();
+    assert_eq!(
+        confirmed,
+        [(
+            "content.user.erased".to_owned(),
+            json!({ "userId": ada.id })
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_block_either_way_hides_each_sides_posts_and_comments_and_refuses_comments() {
+    let app = spawn().await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
+    let carol = app.stack.register("carol").await;
+    let adas = app.post_id(&ada, "ada writes #words").await;
+    let bobs = app.post_id(&bob, "bob writes #words").await;
+    let carols = app.post_id(&carol, "carol writes #words").await;
+    for (member, body) in [(&ada, "ada replies"), (&bob, "bob replies")] {
+        app.comment_id(member, &carols, body).await;
+    }
+    let before = app.seen_by(&bob, &adas, &ada, "words", "writes").await;
+    assert_eq!(before["post"], "ada writes #words", "{before}");
+
+    app.block("blocked", &ada, &bob).await;
+
+    for (viewer, other, own, others) in [(&bob, &ada, "bob", &adas), (&ada, &bob, "ada", &bobs)] {
+        let seen = app.seen_by(viewer, others, other, "words", "writes").await;
+        assert_eq!(
+            seen,
+            json!({
+                "post": null, "comments": null, "postCount": 0, "posts": [],
+                "tagged": ["carol writes #words", format!("{own} writes #words")],
+                "found": ["carol writes #words", format!("{own} writes #words")],
+            }),
+            "{own} sees nothing of the other"
+        );
+        let under_carols = app.seen_by(viewer, &carols, other, "none", "none").await;
+        assert_eq!(
+            under_carols["comments"],
+            json!([format!("{own} replies")]),
+            "the other's comment is left out"
+        );
+        let refused = app.add_comment(viewer, others, "hello?").await;
+        let missing = app
+            .add_comment(viewer, &Uuid::now_v7().to_string(), "hello?")
+            .await;
+        assert_eq!(code(&refused), "NOT_FOUND", "{refused}");
+        assert_eq!(
+            refused["errors"][0]["message"],
+            missing["errors"][0]["message"]
+        );
+    }
+    // Nobody else is affected; the count of comments stays everyone's.
+    let carol_sees = app.seen_by(&carol, &carols, &ada, "words", "writes").await;
+    assert_eq!(
+        carol_sees["comments"],
+        json!(["ada replies", "bob replies"])
+    );
+    assert_eq!(carol_sees["tagged"].as_array().map(Vec::len), Some(3));
+    assert_eq!(app.post(&carols).await["commentCount"], 2);
+    let signed_out = app.tagged("words").await;
+    assert_eq!(signed_out.len(), 3, "{signed_out:?}");
+
+    app.block("unblocked", &ada, &bob).await;
+
+    let after = app.seen_by(&bob, &adas, &ada, "words", "writes").await;
+    assert_eq!(after["post"], "ada writes #words", "{after}");
+    assert_eq!(after["posts"], json!(["ada writes #words"]));
+    assert_eq!(after["tagged"].as_array().map(Vec::len), Some(3));
+    assert_eq!(after["found"].as_array().map(Vec::len), Some(3));
+    app.comment_id(&bob, &adas, "bob is back").await;
 }
 
 #[tokio::test]
@@ -705,12 +843,18 @@ async fn counted() -> Counted {
 }
 
 impl Counted {
-    /// How many statements `query` takes (the fewest of a few runs).
-    async fn statements_for(&self, query: &str, variables: Value) -> usize {
+    /// How many statements `query` takes as `viewer` (the fewest of a few runs).
+    async fn statements_for(&self, viewer: Option<Uuid>, query: &str, variables: Value) -> usize {
         self.statements
             .fewest(|| async {
-                let request = async_graphql::Request::new(query)
+                let mut request = async_graphql::Request::new(query)
                     .variables(async_graphql::Variables::from_json(variables.clone()));
+                if let Some(user_id) = viewer {
+                    request = request.data(Viewer {
+                        user_id,
+                        session_id: Uuid::now_v7(),
+                    });
+                }
                 let response = self.schema.execute(request).await;
                 assert!(response.errors.is_empty(), "{:?}", response.errors);
             })
@@ -725,7 +869,7 @@ async fn a_page_of_fifty_posts_costs_as_many_statements_as_a_page_of_five() {
     for n in 0..60 {
         let post = app
             .content
-            .create_post(author, &format!("post {n} #bulk"))
+            .create_post(author, &format!("post {n} #bulk"), &[])
             .await
             .expect("post");
         for m in 0..4 {
@@ -747,12 +891,20 @@ async fn a_page_of_fifty_posts_costs_as_many_statements_as_a_page_of_five() {
         |first: usize| format!("{{ postsByTag(tag: \"bulk\", first: {first}) {{ {fields} }} }}");
     let reps = json!({ "reps": [{ "__typename": "User", "id": author }] });
 
-    let five = app.statements_for(&by_user(5), reps.clone()).await;
-    let fifty = app.statements_for(&by_user(50), reps).await;
-    assert!(five > 0, "statements are counted");
-    assert_eq!(five, fifty);
+    // Signed out, and as a viewer whose block hides every comment (each page's checks
+    // are one read of the block replica).
+    let viewer = Uuid::now_v7();
+    restriction::insert(&app.content.db, restriction::BLOCK, viewer, reader)
+        .await
+        .expect("block");
+    for viewer in [None, Some(viewer)] {
+        let five = app.statements_for(viewer, &by_user(5), reps.clone()).await;
+        let fifty = app.statements_for(viewer, &by_user(50), reps.clone()).await;
+        assert!(five > 0, "statements are counted");
+        assert_eq!(five, fifty, "as {viewer:?}");
 
-    let five = app.statements_for(&by_tag(5), json!({})).await;
-    let fifty = app.statements_for(&by_tag(50), json!({})).await;
-    assert_eq!(five, fifty);
+        let five = app.statements_for(viewer, &by_tag(5), json!({})).await;
+        let fifty = app.statements_for(viewer, &by_tag(50), json!({})).await;
+        assert_eq!(five, fifty, "as {viewer:?}");
+    }
 }

@@ -1,4 +1,5 @@
-//! Token material: the Ed25519 signing keys and the JWKS, access tokens, refresh tokens.
+//! Token material: the Ed25519 signing keys and the JWKS, access tokens, and the opaque
+//! random tokens of refresh, password reset and email verification.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -86,20 +87,21 @@ impl Keys {
     }
 }
 
-/// A new random refresh token and the hash under which it is stored.
-pub fn refresh_token() -> Result<(String, String), IdentityError> {
+/// A new random opaque token (refresh, reset or verification) and the hash under which
+/// it is stored.
+pub fn random_token() -> Result<(String, String), IdentityError> {
     let mut bytes = [0_u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| IdentityError::Crypto("no randomness for a token"))?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_refresh_token(&token);
+    let hash = hash_token(&token);
     Ok((token, hash))
 }
 
-/// The stored form of a refresh token: SHA-256, hex. The token has 256 random bits, so a
+/// The stored form of an opaque token: SHA-256, hex. The token has 256 random bits, so a
 /// fast hash is enough (no dictionary to attack).
-pub fn hash_refresh_token(token: &str) -> String {
+pub fn hash_token(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

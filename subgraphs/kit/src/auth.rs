@@ -124,6 +124,27 @@ impl JwtVerifier {
         })
     }
 
+    /// Whether tokens can be verified: the keys are in process, or identity's key set has
+    /// been fetched (now, if it never was). Keys once fetched keep a service ready while
+    /// identity restarts, so one restart does not take every service out of rotation.
+    pub async fn ready(&self) -> bool {
+        match &self.keys {
+            KeySource::Local(_) => true,
+            KeySource::Remote { url, client, cache } => {
+                if cache.read().await.is_some() {
+                    return true;
+                }
+                match fetch_jwks(client, url).await {
+                    Ok(set) => {
+                        *cache.write().await = Some((set, Instant::now()));
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
     async fn key(&self, kid: &str) -> Result<DecodingKey, ServiceError> {
         let decoding = |set: &JwkSet| {
             set.find(kid)

@@ -10,11 +10,11 @@
 //! - [`graphql`]: federation schema building, SDL export and DataLoaders of rows by id.
 //! - [`paging`]: cursors, page requests, keyset lists and their loaders, connections.
 //! - [`http`]: the axum app around an async-graphql Federation v2 schema, with
-//!   subscriptions over WebSocket.
+//!   subscriptions over WebSocket; `metrics`: its Prometheus metrics.
 //! - [`service`]: binding, background tasks and graceful shutdown of one subgraph.
 //! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers,
 //!   and the live hub that carries subscription events across instances.
-//! - [`telemetry`]: tracing set-up for binaries.
+//! - [`restriction`]: the replica of social's blocks and mutes that subgraphs honour.
 //! - `testing` (feature `testing`): a test's own databases and event namespace.
 
 pub mod auth;
@@ -24,11 +24,12 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod input;
+mod metrics;
 pub mod migration;
 pub mod paging;
+pub mod restriction;
 pub mod service;
 pub mod settings;
-pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 

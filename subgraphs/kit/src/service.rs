@@ -2,10 +2,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::Extension;
 use futures::future::BoxFuture;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::http::Draining;
+
+/// How long a stopping service waits for its WebSockets to send their close frames.
+pub const SOCKETS_GRACE: Duration = Duration::from_secs(5);
 
 /// A background task, started with the service's shutdown token.
 type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
@@ -46,7 +54,8 @@ impl Service {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` is cancelled, then drains in-flight requests and waits for
+    /// Serves until `shutdown` is cancelled, then drains in-flight requests, closes open
+    /// WebSockets with a close frame (waiting at most [`SOCKETS_GRACE`]), and waits for
     /// the background tasks to finish their current step.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let tasks: Vec<_> = self
@@ -54,10 +63,17 @@ impl Service {
             .into_iter()
             .map(|task| tokio::spawn(task(shutdown.clone())))
             .collect();
+        let (open, mut closed) = mpsc::channel(1);
+        let draining = Draining {
+            shutdown: shutdown.clone(),
+            _open: open,
+        };
         let stop = shutdown.clone();
-        axum::serve(self.listener, self.router)
+        axum::serve(self.listener, self.router.layer(Extension(draining)))
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await?;
+        // Every socket holds a sender: `recv` answers `None` once the last one is closed.
+        let _ = tokio::time::timeout(SOCKETS_GRACE, closed.recv()).await;
         for task in tasks {
             let _ = task.await;
         }
@@ -108,12 +124,12 @@ pub enum StartError {
 
 /// Runs subgraph `name` as its own process: settings from the environment, the event bus
 /// they name, then `build`, serving until Ctrl-C or SIGTERM.
-pub async fn run_standalone<F, Fut>(name: &str, build: F) -> Result<(), StartError>
+pub async fn run_standalone<F, Fut>(name: &'static str, build: F) -> Result<(), StartError>
 where
     F: FnOnce(crate::Settings, std::sync::Arc<dyn crate::events::EventBus>) -> Fut,
     Fut: Future<Output = Result<Service, StartError>>,
 {
-    crate::telemetry::init();
+    let _telemetry = agora_telemetry::init(name);
     let settings = crate::Settings::from_env(name)?;
     let bus = crate::events::connect(&settings.bus()).await?;
     let service = build(settings, bus).await?;

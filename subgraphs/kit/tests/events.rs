@@ -7,6 +7,7 @@
 //! (`publish_pending`, `process_one`); the only waits are for redeliveries.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 use agora_kit::events::{
@@ -14,8 +15,10 @@ use agora_kit::events::{
     EventStream, EventTablesMigration, Handler, HandlerError, LiveHub, LocalHub, OutboxRelay,
     Outcome, connect_with, enqueue, tables::outbox,
 };
+use agora_kit::events::{EventAdmin, ReplaySelection, connect_admin};
 use anyhow::Context as _;
 use async_trait::async_trait;
+use futures::StreamExt;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, Table};
 use sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryOrder,
@@ -57,13 +60,197 @@ on_both_buses!(
     publishing_the_same_envelope_twice_delivers_it_once,
     the_consumer_applies_the_effect_once_when_the_same_event_is_delivered_twice,
     a_delivery_received_but_never_acked_is_redelivered_to_the_reopened_consumer_and_applied_once,
-    an_event_whose_handler_always_fails_is_dead_lettered_and_the_next_one_still_processed,
+    a_poison_event_is_dead_lettered_after_max_deliver_without_holding_up_later_events_and_replayed_once_fixed,
+    a_failing_event_is_retried_in_place_so_the_events_behind_it_stay_in_order,
+    an_event_whose_deliveries_run_out_unsettled_is_listed_as_a_dead_letter,
+    a_consumer_restarted_after_a_crash_applies_the_unsettled_events_before_newer_ones,
+    sent_outbox_rows_are_pruned_after_the_retention_period_and_pending_ones_kept,
+    applying_the_topology_twice_changes_nothing_the_second_time,
+    stats_count_a_consumer_s_pending_and_dead_lettered_events,
     a_rejected_event_is_dead_lettered_at_once_without_retries,
     a_consumer_receives_only_the_event_types_it_asked_for,
     a_consumer_idle_over_unwanted_events_still_receives_the_next_wanted_one,
     a_failed_publish_leaves_the_row_pending_until_the_bus_is_back,
     the_running_relay_publishes_when_woken_and_stops_on_shutdown,
 );
+
+/// Two instances of a service over one Postgres database and one JetStream: both write
+/// events, both relays and both consumers run at once, and still every event is published
+/// once and applied once. (Several instances are a Postgres deployment: over one SQLite
+/// file there is only ever one.)
+#[tokio::test]
+async fn two_instances_over_one_database_and_bus_publish_and_apply_each_event_once()
+-> anyhow::Result<()> {
+    let Some(h) = Harness::start(BusKind::JetStream).await? else {
+        return Ok(());
+    };
+    let Some((server, name)) = h.postgres.clone() else {
+        eprintln!("AGORA_TEST_POSTGRES_URL is not set; skipping");
+        return h.finish().await;
+    };
+    let other_db = Database::connect(format!("{server}/{name}")).await?;
+    let other_bus = connect_with(&h.config, BusTuning::default()).await?;
+    let events: Vec<Envelope> = (0..200).map(|n| registered(&format!("u{n}"))).collect();
+    for (n, event) in events.iter().enumerate() {
+        let db = if n % 2 == 0 { &h.db } else { &other_db };
+        let txn = db.begin().await?;
+        enqueue(&txn, event).await?;
+        txn.commit().await?;
+    }
+
+    let buses = [
+        Arc::new(Counting::new(h.bus.clone())),
+        Arc::new(Counting::new(other_bus.clone())),
+    ];
+    let stop = CancellationToken::new();
+    let relays = [(&h.db, &buses[0]), (&other_db, &buses[1])].map(|(db, bus)| {
+        let relay = OutboxRelay::new(db.clone(), bus.clone() as Arc<dyn EventBus>);
+        tokio::spawn(relay.run(stop.clone()))
+    });
+    let first = h.consumer(Arc::new(Recorder), 5).await?;
+    let second =
+        Consumer::open(other_db.clone(), &other_bus, h.spec(5), Arc::new(Recorder)).await?;
+    let consumers = [h.run(first), h.run(second)];
+    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
+    stop.cancel();
+    for relay in relays {
+        relay.await?;
+    }
+    for consumer in consumers {
+        consumer.stop().await?;
+    }
+
+    let mut published: Vec<Uuid> = buses.iter().flat_map(|bus| bus.published()).collect();
+    published.sort();
+    let mut expected: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    expected.sort();
+    assert_eq!(
+        published, expected,
+        "each event published once, by one relay"
+    );
+    let mut applied = h.applied().await?;
+    applied.sort();
+    assert_eq!(
+        applied, expected,
+        "each event applied once, by one consumer"
+    );
+    other_db.close().await?;
+    h.finish().await
+}
+
+/// The relay and a consumer wait out an outage of their database (its connections cut
+/// and refused for two seconds) and then publish and apply everything once, in order.
+/// Postgres only: the outage is the server refusing the test database.
+#[tokio::test]
+async fn a_database_outage_is_waited_out_and_everything_is_applied_once_in_order()
+-> anyhow::Result<()> {
+    let Some(h) = Harness::start(BusKind::JetStream).await? else {
+        return Ok(());
+    };
+    let Some((server, name)) = h.postgres.clone() else {
+        eprintln!("AGORA_TEST_POSTGRES_URL is not set; skipping");
+        return h.finish().await;
+    };
+    let before: Vec<Envelope> = (0..20).map(|n| registered(&format!("b{n}"))).collect();
+    for event in &before {
+        let txn = h.db.begin().await?;
+        enqueue(&txn, event).await?;
+        txn.commit().await?;
+    }
+    let stop = CancellationToken::new();
+    let relay = OutboxRelay::new(h.db.clone(), h.bus.clone()).with_retry_backoff(Backoff::new(
+        Duration::from_millis(10),
+        Duration::from_millis(200),
+    ));
+    let relay = tokio::spawn(relay.run(stop.clone()));
+    let consumer = h.run(h.consumer(Arc::new(Recorder), 5).await?);
+    h.wait_applied(&before.iter().collect::<Vec<_>>()).await?;
+
+    let admin = Database::connect(&server).await?;
+    admin
+        .execute_unprepared(&format!(
+            "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .await?;
+    let during: Vec<Envelope> = (0..20).map(|n| registered(&format!("d{n}"))).collect();
+    for event in &during {
+        h.bus.publish(event).await?;
+    }
+    // The outage lasts a while: the consumer fails and backs off meanwhile.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+        .await?;
+    admin.close().await?;
+    // The relay, which failed to poll meanwhile, publishes what is written after.
+    let after: Vec<Envelope> = (0..5).map(|n| registered(&format!("a{n}"))).collect();
+    for event in &after {
+        let txn = h.db.begin().await?;
+        enqueue(&txn, event).await?;
+        txn.commit().await?;
+    }
+
+    let everything: Vec<&Envelope> = before.iter().chain(&during).chain(&after).collect();
+    h.wait_applied(&everything).await?;
+    assert_eq!(
+        h.applied().await?,
+        everything.iter().map(|e| e.id).collect::<Vec<_>>(),
+        "each applied once, in order"
+    );
+    consumer.stop().await?;
+    stop.cancel();
+    relay.await?;
+    h.finish().await
+}
+
+/// The real bus, counting what goes through `publish` and `publish_all`.
+struct Counting {
+    bus: Arc<dyn EventBus>,
+    published: std::sync::Mutex<Vec<Uuid>>,
+}
+
+impl Counting {
+    fn new(bus: Arc<dyn EventBus>) -> Self {
+        Self {
+            bus,
+            published: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The ids of the events acknowledged through this bus.
+    fn published(&self) -> Vec<Uuid> {
+        self.published.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl EventBus for Counting {
+    async fn publish(&self, envelope: &Envelope) -> Result<(), EventError> {
+        self.bus.publish(envelope).await?;
+        self.published.lock().unwrap().push(envelope.id);
+        Ok(())
+    }
+
+    async fn publish_all(&self, envelopes: &[Envelope]) -> (usize, Option<EventError>) {
+        let (sent, failure) = self.bus.publish_all(envelopes).await;
+        let mut published = self.published.lock().unwrap();
+        published.extend(envelopes[..sent].iter().map(|e| e.id));
+        (sent, failure)
+    }
+
+    async fn subscribe(&self, spec: &ConsumerSpec) -> Result<Box<dyn EventStream>, EventError> {
+        self.bus.subscribe(spec).await
+    }
+
+    async fn ensure_stream(&self, domain: &str) -> Result<(), EventError> {
+        self.bus.ensure_stream(domain).await
+    }
+
+    fn live(&self) -> Arc<dyn LiveHub> {
+        self.bus.live()
+    }
+}
 
 /// The payload of the test events.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -253,7 +440,7 @@ async fn a_delivery_received_but_never_acked_is_redelivered_to_the_reopened_cons
     h.finish().await
 }
 
-async fn an_event_whose_handler_always_fails_is_dead_lettered_and_the_next_one_still_processed(
+async fn a_poison_event_is_dead_lettered_after_max_deliver_without_holding_up_later_events_and_replayed_once_fixed(
     kind: BusKind,
 ) -> anyhow::Result<()> {
     let Some(h) = Harness::start(kind).await? else {
@@ -263,20 +450,198 @@ async fn an_event_whose_handler_always_fails_is_dead_lettered_and_the_next_one_s
     h.bus.publish(&poison).await?;
     h.bus.publish(&healthy).await?;
 
-    let max_deliver = 3;
-    let mut consumer = h.consumer(Arc::new(FailOn("poison")), max_deliver).await?;
-    for _ in 1..max_deliver {
-        assert_eq!(consumer.process_one().await?, Outcome::Retried);
-    }
-    assert_eq!(consumer.process_one().await?, Outcome::DeadLettered);
+    let handler = Arc::new(Flaky::new("poison", u32::MAX));
+    let running = h.run(h.consumer(handler.clone(), 3).await?);
+    h.wait_applied(&[&healthy]).await?;
     assert_eq!(
         h.effects(poison.id).await?,
         0,
         "failed attempts left no effect"
     );
 
-    assert_eq!(consumer.process_one().await?, Outcome::Applied);
-    assert_eq!(h.effects(healthy.id).await?, 1);
+    let admin = h.admin().await?;
+    let letters = admin.dead_letters().await?;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.consumer, h.durable());
+    assert_eq!(letter.attempts, 3);
+    assert!(
+        letter.error.contains("downstream unavailable"),
+        "{}",
+        letter.error
+    );
+    assert_eq!(letter.event.as_ref().map(|e| e.id), Some(poison.id));
+    let stats = admin.stats(&[h.spec(3)]).await?;
+    assert_eq!((stats[0].dead_lettered, stats[0].pending), (1, 0));
+
+    handler.fix();
+    assert_eq!(admin.replay(&ReplaySelection::Id(letter.id)).await?, 1);
+    h.wait_applied(&[&poison]).await?;
+    assert_eq!(h.applied().await?, [healthy.id, poison.id]);
+    assert!(admin.dead_letters().await?.is_empty());
+    running.stop().await?;
+    h.finish().await
+}
+
+async fn an_event_whose_deliveries_run_out_unsettled_is_listed_as_a_dead_letter(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let doomed = registered("doomed");
+    h.bus.publish(&doomed).await?;
+    // Two runs die holding it (a handler that crashes the process, say).
+    for _ in 0..2 {
+        let mut stream = h.bus.subscribe(&h.spec(2)).await?;
+        let delivery = stream.next().await?;
+        assert_eq!(delivery.envelope.id, doomed.id);
+    }
+    // The next run finds the bus gave up on it, and goes on with the next event.
+    let next = registered("next");
+    h.bus.publish(&next).await?;
+    let running = h.run(h.consumer(Arc::new(Recorder), 2).await?);
+    h.wait_applied(&[&next]).await?;
+
+    let admin = h.admin().await?;
+    let mut letters = admin.dead_letters().await?;
+    for _ in 0..100 {
+        if !letters.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        letters = admin.dead_letters().await?;
+    }
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].consumer, h.durable());
+    assert_eq!(letters[0].attempts, 2);
+    assert_eq!(letters[0].event.as_ref().map(|e| e.id), Some(doomed.id));
+    assert_eq!(h.applied().await?, [next.id]);
+    running.stop().await?;
+    h.finish().await
+}
+
+async fn a_failing_event_is_retried_in_place_so_the_events_behind_it_stay_in_order(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let events = [registered("flaky"), registered("a"), registered("b")];
+    for event in &events {
+        h.bus.publish(event).await?;
+    }
+    let running = h.run(h.consumer(Arc::new(Flaky::new("flaky", 2)), 5).await?);
+    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
+    assert_eq!(
+        h.applied().await?,
+        events.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    running.stop().await?;
+    h.finish().await
+}
+
+async fn a_consumer_restarted_after_a_crash_applies_the_unsettled_events_before_newer_ones(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let events: Vec<Envelope> = (0..5).map(|n| registered(&format!("u{n}"))).collect();
+    for event in &events[..3] {
+        h.bus.publish(event).await?;
+    }
+    // The first run takes a batch and dies with it unsettled.
+    let mut crashed = h.bus.subscribe(&h.spec(5)).await?;
+    let batch = crashed.next_batch(10).await?;
+    assert_eq!(batch[0].envelope.id, events[0].id);
+    drop(batch);
+    drop(crashed);
+    for event in &events[3..] {
+        h.bus.publish(event).await?;
+    }
+
+    let running = h.run(h.consumer(Arc::new(Recorder), 5).await?);
+    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
+    assert_eq!(
+        h.applied().await?,
+        events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        "the crashed batch first, in order"
+    );
+    running.stop().await?;
+    h.finish().await
+}
+
+async fn sent_outbox_rows_are_pruned_after_the_retention_period_and_pending_ones_kept(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let (sent, pending) = (registered("sent"), registered("pending"));
+    enqueue(&h.db, &sent).await?;
+    let relay = OutboxRelay::new(h.db.clone(), h.bus.clone());
+    assert_eq!(relay.publish_pending().await?, 1);
+    enqueue(&h.db, &pending).await?;
+
+    assert_eq!(relay.prune().await?, 0, "sent a moment ago: kept");
+    let relay = relay.with_retention(Duration::ZERO);
+    assert_eq!(relay.prune().await?, 1);
+    let left: Vec<Uuid> = outbox::Entity::find()
+        .all(&h.db)
+        .await?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    assert_eq!(left, [pending.id]);
+    h.finish().await
+}
+
+async fn applying_the_topology_twice_changes_nothing_the_second_time(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let admin = h.admin().await?;
+    let first = admin.apply(&[h.spec(5)]).await?;
+    assert!(
+        first
+            .iter()
+            .any(|a| a.object.starts_with("consumer ") && a.outcome == "created"),
+        "{first:?}"
+    );
+    let second = admin.apply(&[h.spec(5)]).await?;
+    assert!(
+        second.iter().all(|a| a.outcome.starts_with("unchanged")),
+        "{second:?}"
+    );
+    h.finish().await
+}
+
+async fn stats_count_a_consumer_s_pending_and_dead_lettered_events(
+    kind: BusKind,
+) -> anyhow::Result<()> {
+    let Some(h) = Harness::start(kind).await? else {
+        return Ok(());
+    };
+    let mut consumer = h.consumer(Arc::new(Flaky::new("nobody", 0)), 5).await?;
+    let malformed = Envelope::new(
+        "identity",
+        "identity.user.registered",
+        "u1",
+        &"not an object",
+    );
+    h.bus.publish(&malformed).await?;
+    h.bus.publish(&registered("a")).await?;
+    h.bus.publish(&registered("b")).await?;
+    assert_eq!(consumer.process_one().await?, Outcome::DeadLettered);
+
+    let stats = h.admin().await?.stats(&[h.spec(5)]).await?;
+    let stats = &stats[0];
+    assert_eq!(stats.consumer, h.durable());
+    assert_eq!((stats.pending, stats.dead_lettered), (2, 1), "{stats:?}");
+    assert!(stats.lag > Duration::ZERO);
     h.finish().await
 }
 
@@ -298,7 +663,7 @@ async fn a_rejected_event_is_dead_lettered_at_once_without_retries(
     h.bus.publish(&malformed).await?;
     h.bus.publish(&healthy).await?;
 
-    let mut consumer = h.consumer(Arc::new(FailOn("nobody")), 5).await?;
+    let mut consumer = h.consumer(Arc::new(Flaky::new("nobody", 0)), 5).await?;
     assert_eq!(consumer.process_one().await?, Outcome::DeadLettered);
     assert_eq!(h.dead_letters().await?, 1);
     let next = consumer.receive().await?;
@@ -328,6 +693,7 @@ async fn a_consumer_receives_only_the_event_types_it_asked_for(
             "identity.user.deleted".into(),
         ],
         max_deliver: 5,
+        max_ack_pending: 100,
     };
     let mut stream = h.bus.subscribe(&spec).await?;
     for expected in [&wanted, &deleted] {
@@ -349,6 +715,7 @@ async fn a_consumer_idle_over_unwanted_events_still_receives_the_next_wanted_one
         domain: "identity".into(),
         event_types: vec!["identity.user.deleted".into()],
         max_deliver: 5,
+        max_ack_pending: 100,
     };
     let mut stream = h.bus.subscribe(&spec).await?;
     for handle in ["ada", "bob", "cy"] {
@@ -467,21 +834,62 @@ impl Handler for Recorder {
     }
 }
 
-/// Fails retryably on events whose handle is `.0`, records the others.
-struct FailOn(&'static str);
+/// Fails retryably on events whose handle is `handle`, `failures` times (then applies
+/// them), or until [`Flaky::fix`]ed.
+struct Flaky {
+    handle: &'static str,
+    failures: AtomicU32,
+}
+
+impl Flaky {
+    fn new(handle: &'static str, failures: u32) -> Self {
+        Flaky {
+            handle,
+            failures: AtomicU32::new(failures),
+        }
+    }
+
+    /// The bug is fixed: apply from now on.
+    fn fix(&self) {
+        self.failures.store(0, AtomicOrdering::SeqCst);
+    }
+}
 
 #[async_trait]
-impl Handler for FailOn {
+impl Handler for Flaky {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &Envelope,
     ) -> Result<(), HandlerError> {
-        // Record first so that a missing rollback would show as an effect.
         Recorder.handle(txn, event).await?;
-        if event.data_as::<Registered>()?.handle == self.0 {
+        if event.data_as::<Registered>()?.handle == self.handle
+            && self
+                .failures
+                .fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |n| {
+                    n.checked_sub(1)
+                })
+                .is_ok()
+        {
             return Err(HandlerError::retry("downstream unavailable"));
         }
+        Ok(())
+    }
+}
+
+/// A consumer's runner in a task of its own.
+struct Running {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the runner and waits (bounded) for it to finish its step.
+    async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .context("the runner stopped within 10 s")??;
         Ok(())
     }
 }
@@ -500,6 +908,8 @@ struct Harness {
     kind: BusKind,
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
+    /// The bus's configuration, for the admin side (`agora events`).
+    config: BusConfig,
     namespace: String,
     /// The Postgres server URL and database name to drop at the end, if on Postgres.
     postgres: Option<(String, String)>,
@@ -561,6 +971,13 @@ impl Harness {
         let effect = Table::create()
             .table(Alias::new("effect"))
             .col(
+                sea_orm::sea_query::ColumnDef::new(Alias::new("seq"))
+                    .big_integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(
                 sea_orm::sea_query::ColumnDef::new(Alias::new("event_id"))
                     .string()
                     .not_null(),
@@ -572,10 +989,31 @@ impl Harness {
             kind,
             db,
             bus,
+            config,
             namespace,
             postgres,
             dir,
         }))
+    }
+
+    /// The scenario's consumer of identity's registrations.
+    fn spec(&self, max_deliver: u32) -> ConsumerSpec {
+        ConsumerSpec {
+            max_deliver,
+            ..ConsumerSpec::new("profiles", "identity", &["identity.user.registered"])
+        }
+    }
+
+    /// Its durable name in the scenario's namespace.
+    fn durable(&self) -> String {
+        format!("profiles-IDENTITY_{}", self.namespace.to_uppercase())
+    }
+
+    /// Starts `consumer`'s runner.
+    fn run(&self, consumer: Consumer) -> Running {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(consumer.run(stop.clone()));
+        Running { stop, task }
     }
 
     /// Opens the scenario's consumer of identity events with tiny retry delays.
@@ -584,18 +1022,43 @@ impl Harness {
         handler: Arc<dyn Handler>,
         max_deliver: u32,
     ) -> anyhow::Result<Consumer> {
-        let spec = ConsumerSpec {
-            name: "profiles".into(),
-            domain: "identity".into(),
-            event_types: vec!["identity.user.registered".into()],
-            max_deliver,
-        };
+        let spec = self.spec(max_deliver);
         Ok(Consumer::open(self.db.clone(), &self.bus, spec, handler)
             .await?
             .with_retry_backoff(Backoff::new(
                 Duration::from_millis(10),
                 Duration::from_millis(50),
             )))
+    }
+
+    /// The admin side of the scenario's bus, as `agora events` opens it.
+    async fn admin(&self) -> anyhow::Result<Arc<dyn EventAdmin>> {
+        Ok(connect_admin(&self.config).await?)
+    }
+
+    /// The events whose effects were committed, in commit order.
+    async fn applied(&self) -> anyhow::Result<Vec<Uuid>> {
+        let select = Query::select()
+            .column(Alias::new("event_id"))
+            .from(Alias::new("effect"))
+            .order_by(Alias::new("seq"), sea_orm::sea_query::Order::Asc)
+            .to_owned();
+        let rows = self.db.query_all(&select).await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get_by_index::<String>(0)?.parse()?))
+            .collect()
+    }
+
+    /// Waits (bounded) until the effects of `events` are committed.
+    async fn wait_applied(&self, events: &[&Envelope]) -> anyhow::Result<()> {
+        for _ in 0..500 {
+            let applied = self.applied().await?;
+            if events.iter().all(|e| applied.contains(&e.id)) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        anyhow::bail!("events were not applied within 10 s")
     }
 
     /// How many times the effect of `event_id` was committed.
@@ -648,9 +1111,13 @@ impl Harness {
         if let (BusKind::JetStream, Ok(url)) = (self.kind, std::env::var("AGORA_TEST_NATS_URL")) {
             let js = async_nats::jetstream::new(async_nats::connect(url).await?);
             let suffix = format!("_{}", self.namespace.to_uppercase());
-            for domain in ["IDENTITY", "DEADLETTER"] {
-                // Absent streams (no dead letters) are fine.
-                let _ = js.delete_stream(format!("{domain}{suffix}")).await;
+            let names: Vec<String> = js
+                .stream_names()
+                .filter_map(|n| async { n.ok() })
+                .collect()
+                .await;
+            for name in names.into_iter().filter(|n| n.ends_with(&suffix)) {
+                js.delete_stream(&name).await?;
             }
         }
         Ok(())

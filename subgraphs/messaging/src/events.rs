@@ -1,21 +1,27 @@
 //! The events messaging speaks. It publishes `messaging.message.sent`. It consumes
-//! identity's accounts (to keep its handle replica, and to erase an account), social's
-//! follows and likes and content's posts and comments (to notify the users they
-//! concern). Payload structs are messaging's own copies of the parts it reads.
+//! identity's accounts (to keep its handle replica, and to erase an account) and its
+//! link requests (to mail them), social's follows and likes and content's posts and
+//! comments (to notify the users they concern). Payload structs are messaging's own
+//! copies of the parts it reads.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
+use agora_kit::events::erasure;
 use agora_kit::events::{Envelope, Handler, HandlerError};
+use agora_kit::restriction;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::live::Live;
+use crate::mail;
 use crate::mentions::mentions;
 use crate::store::notification::{self, Kind};
-use crate::store::{conversation, member, message, participant};
+use crate::store::{conversation, email, member, message, participant};
 
 /// The source attribute of messaging's events, and the name of its stream.
 pub const SOURCE: &str = "messaging";
@@ -26,8 +32,15 @@ pub const MESSAGE_SENT: &str = "messaging.message.sent";
 pub const IDENTITY: &str = "identity";
 /// Consumed: an account exists; replicate its handle.
 pub const USER_REGISTERED: &str = "identity.user.registered";
-/// Consumed: an account is gone; erase its notifications, anonymize its messages.
-pub const USER_DELETED: &str = "identity.user.deleted";
+/// Consumed: an account's handle changed; replicate it, for mentions.
+pub const USER_HANDLE_CHANGED: &str = "identity.user.handle_changed";
+/// Consumed: an account is gone; erase its notifications and mails, anonymize its
+/// messages, and confirm.
+pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+/// Consumed: mail a password reset link.
+pub const PASSWORD_RESET_REQUESTED: &str = "identity.password_reset.requested";
+/// Consumed: mail an email verification link.
+pub const EMAIL_VERIFICATION_REQUESTED: &str = "identity.email_verification.requested";
 
 /// The publishing domain of follows and likes.
 pub const SOCIAL: &str = "social";
@@ -35,6 +48,15 @@ pub const SOCIAL: &str = "social";
 pub const USER_FOLLOWED: &str = "social.user.followed";
 /// Consumed: notify the post's author.
 pub const POST_LIKED: &str = "social.post.liked";
+/// Consumed: replicate the block (no messages or notifications between the two).
+pub const USER_BLOCKED: &str = "social.user.blocked";
+/// Consumed: forget the block.
+pub const USER_UNBLOCKED: &str = "social.user.unblocked";
+/// Consumed: replicate the mute (the muted user's actions stay out of the muter's
+/// notifications).
+pub const USER_MUTED: &str = "social.user.muted";
+/// Consumed: forget the mute.
+pub const USER_UNMUTED: &str = "social.user.unmuted";
 
 /// The publishing domain of posts and comments.
 pub const CONTENT: &str = "content";
@@ -69,12 +91,28 @@ pub struct UserRegistered {
     pub handle: String,
 }
 
-/// The part of identity's `user.deleted` payload that messaging reads.
+/// The part of identity's `user.handle_changed` payload that messaging reads.
 #[derive(Debug, Deserialize)]
-pub struct UserDeleted {
-    /// The erased account's id (`id`, or `userId`).
-    #[serde(alias = "userId")]
+pub struct HandleChanged {
+    /// The account.
     pub id: Uuid,
+    /// Its new handle.
+    pub handle: String,
+}
+
+/// The part of identity's `password_reset.requested` and `email_verification.requested`
+/// payloads that messaging reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkRequested {
+    /// The account.
+    pub user_id: Uuid,
+    /// Where the mail goes.
+    pub email: String,
+    /// The account's handle.
+    pub handle: String,
+    /// The link's token.
+    pub token: String,
 }
 
 /// The part of social's `user.followed` payload that messaging reads.
@@ -125,8 +163,14 @@ pub struct CommentCreated {
     pub body: String,
 }
 
-/// Keeps the handle replica and erases deleted accounts.
-pub struct OnIdentityEvent;
+/// Keeps the handle replica, erases deleted accounts, and queues the mails of identity's
+/// link requests.
+pub struct OnIdentityEvent {
+    /// The web app the mailed links open.
+    pub web_url: String,
+    /// Woken once a queued mail is committed.
+    pub mailer: Arc<Notify>,
+}
 
 #[async_trait]
 impl Handler for OnIdentityEvent {
@@ -137,11 +181,49 @@ impl Handler for OnIdentityEvent {
     ) -> Result<(), HandlerError> {
         match event.event_type.as_str() {
             USER_REGISTERED => user_registered(txn, &event.data_as()?).await,
+            USER_HANDLE_CHANGED => handle_changed(txn, &event.data_as()?).await,
             USER_DELETED => user_deleted(txn, &event.data_as()?, event.time).await,
+            PASSWORD_RESET_REQUESTED => {
+                let kind = mail::Kind::PasswordReset;
+                link_requested(txn, event, kind, &self.web_url).await
+            }
+            EMAIL_VERIFICATION_REQUESTED => {
+                let kind = mail::Kind::EmailVerification;
+                link_requested(txn, event, kind, &self.web_url).await
+            }
             // The consumer filters to the types above; anything else is not ours to act on.
             _ => Ok(()),
         }
     }
+
+    async fn committed(&self, _db: &DatabaseConnection, event: &Envelope) {
+        if matches!(
+            event.event_type.as_str(),
+            PASSWORD_RESET_REQUESTED | EMAIL_VERIFICATION_REQUESTED
+        ) {
+            self.mailer.notify_one();
+        }
+    }
+}
+
+/// Queues the mail of a link request (once per event, however often it is delivered).
+pub async fn link_requested(
+    txn: &DatabaseTransaction,
+    event: &Envelope,
+    kind: mail::Kind,
+    web_url: &str,
+) -> Result<(), HandlerError> {
+    let requested: LinkRequested = event.data_as()?;
+    let mail = mail::LinkMail {
+        event_id: event.id,
+        kind,
+        user_id: requested.user_id,
+        handle: &requested.handle,
+        to: &requested.email,
+        token: &requested.token,
+    };
+    email::insert(txn, mail.row(web_url)).await?;
+    Ok(())
 }
 
 /// Replicates a new account's handle (a known or erased account is left as it is).
@@ -153,19 +235,33 @@ pub async fn user_registered(
     Ok(())
 }
 
-/// Erases an account from messaging: the notifications it received or caused go, it
-/// leaves every conversation (a conversation nobody is left in goes), and the messages it
-/// sent stay, from a "deleted user". Its replica row becomes a tombstone.
+/// Replicates an account's new handle: mentions of it find the account, mentions of the
+/// old one find whoever takes it next.
+pub async fn handle_changed(
+    txn: &DatabaseTransaction,
+    changed: &HandleChanged,
+) -> Result<(), HandlerError> {
+    member::set_handle(txn, changed.id, &changed.handle).await?;
+    Ok(())
+}
+
+/// Erases an account from messaging: its mails (sent or not) and the notifications it
+/// received or caused go, it leaves every conversation (a conversation nobody is left in
+/// goes), and the messages it sent stay, from a "deleted user". Its replica row becomes a
+/// tombstone. Confirms with `messaging.user.erased` in the same transaction.
 pub async fn user_deleted(
     txn: &DatabaseTransaction,
     deleted: &UserDeleted,
     at: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     member::mark_deleted(txn, deleted.id, at).await?;
+    email::delete_for(txn, deleted.id).await?;
+    restriction::delete_user(txn, deleted.id).await?;
     notification::delete_user(txn, deleted.id).await?;
     message::anonymize_sender(txn, deleted.id).await?;
     participant::delete_user(txn, deleted.id).await?;
     conversation::delete_abandoned(txn).await?;
+    erasure::confirm(txn, SOURCE, deleted.id).await?;
     Ok(())
 }
 
@@ -207,6 +303,10 @@ impl Handler for Notifier {
                 let post = Some(comment.post_id);
                 notifications(txn, event, comment.author_id, post, &told).await?
             }
+            USER_BLOCKED | USER_UNBLOCKED | USER_MUTED | USER_UNMUTED => {
+                restriction::apply(txn, event).await?;
+                Vec::new()
+            }
             // The consumers filter to the types above; anything else is not ours to act on.
             _ => Vec::new(),
         };
@@ -239,7 +339,8 @@ async fn mentioned(
 
 /// The notification rows for `told` (recipient, kind) about `actor`'s action in `event`:
 /// never one for the actor themselves, one per recipient (the first reason wins), none
-/// when the actor or the recipient is an erased account.
+/// when the actor or the recipient is an erased account, and none for a recipient who
+/// blocked or muted the actor or whom the actor blocked.
 pub async fn notifications(
     txn: &DatabaseTransaction,
     event: &Envelope,
@@ -253,10 +354,12 @@ pub async fn notifications(
     if erased.contains(&actor) {
         return Ok(Vec::new());
     }
+    let silenced = restriction::silenced(txn, actor, &involved).await?;
     let mut seen = HashSet::new();
     Ok(told
         .iter()
         .filter(|(recipient, _)| *recipient != actor && !erased.contains(recipient))
+        .filter(|(recipient, _)| !silenced.contains(recipient))
         .filter(|(recipient, _)| seen.insert(*recipient))
         .map(|(recipient, kind)| notification::Model {
             id: Uuid::now_v7(),

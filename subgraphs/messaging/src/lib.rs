@@ -12,10 +12,14 @@
 //! Notifications come from events: `social.user.followed` (FOLLOWED), `social.post.liked`
 //! (LIKED), `content.comment.created` (COMMENTED, to the post's author) and `@handle`
 //! mentions in `content.post.created` and `content.comment.created` (MENTIONED); nobody
-//! is told about their own action. Consumes those (durable consumers `messaging-SOCIAL`
-//! and `messaging-CONTENT`) and `identity.user.registered|deleted`
-//! (`messaging-IDENTITY`): a deleted account's notifications are erased and its messages
-//! stay, from a "deleted user". Publishes `messaging.message.sent`.
+//! is told about their own action, nor about the actions of a user they blocked, were
+//! blocked by or muted (a replica of social's `social.user.blocked|unblocked|muted|
+//! unmuted`, which also refuses messages between blocked users). Consumes those (durable consumers `messaging-SOCIAL`
+//! and `messaging-CONTENT`) and `identity.user.registered|handle_changed|deleted` and
+//! `identity.password_reset|email_verification.requested` (`messaging-IDENTITY`): a
+//! deleted account's notifications are erased and its messages stay, from a "deleted
+//! user"; a link request becomes a mail in the email outbox, which the [`mail::Mailer`]
+//! delivers. Publishes `messaging.message.sent`.
 //!
 //! Live delivery goes through the kit's live hub (core NATS, or in-process in embedded
 //! mode), published by the instance that committed, so that any instance serves any
@@ -28,11 +32,13 @@
 //! - [`events`]: payloads published and consumed, and the handlers.
 //! - [`live`]: messaging's topics and payloads on the live hub.
 //! - [`mentions`]: `@handle` parsing.
+//! - [`mail`]: the mail settings, the mails' text, and the mailer (SMTP or dev mailbox).
 //! - [`error`]: the error type.
 
 pub mod error;
 pub mod events;
 pub mod live;
+pub mod mail;
 pub mod mentions;
 pub mod messaging;
 pub mod schema;
@@ -46,6 +52,7 @@ use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db, http};
 
 use crate::live::Live;
+use crate::mail::{MailSettings, Mailer};
 use crate::messaging::Messaging;
 
 /// The consumer of identity's accounts, as the bus knows it (`messaging-IDENTITY`).
@@ -53,16 +60,29 @@ pub fn identity_consumer() -> ConsumerSpec {
     ConsumerSpec::new(
         "messaging",
         events::IDENTITY,
-        &[events::USER_REGISTERED, events::USER_DELETED],
+        &[
+            events::USER_REGISTERED,
+            events::USER_HANDLE_CHANGED,
+            events::USER_DELETED,
+            events::PASSWORD_RESET_REQUESTED,
+            events::EMAIL_VERIFICATION_REQUESTED,
+        ],
     )
 }
 
-/// The consumer of social's follows and likes (`messaging-SOCIAL`).
+/// The consumer of social's follows, likes, blocks and mutes (`messaging-SOCIAL`).
 pub fn social_consumer() -> ConsumerSpec {
     ConsumerSpec::new(
         "messaging",
         events::SOCIAL,
-        &[events::USER_FOLLOWED, events::POST_LIKED],
+        &[
+            events::USER_FOLLOWED,
+            events::POST_LIKED,
+            events::USER_BLOCKED,
+            events::USER_UNBLOCKED,
+            events::USER_MUTED,
+            events::USER_UNMUTED,
+        ],
     )
 }
 
@@ -75,9 +95,21 @@ pub fn content_consumer() -> ConsumerSpec {
     )
 }
 
-/// Connects messaging's database, opens its consumers, and binds its HTTP service (with
-/// subscriptions) with the outbox relay and the consumers as background tasks.
+/// Builds messaging with its mail settings read from the environment (see
+/// [`MailSettings`]).
 pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service, StartError> {
+    let mail = MailSettings::from_env(&settings);
+    build_with(settings, mail, bus).await
+}
+
+/// Connects messaging's database, opens its consumers, and binds its HTTP service (with
+/// subscriptions) with the outbox relay, the consumers and the mailer as background
+/// tasks.
+pub async fn build_with(
+    settings: Settings,
+    mail: MailSettings,
+    bus: Arc<dyn EventBus>,
+) -> Result<Service, StartError> {
     let db = db::connect::<agora_messaging_migration::Migrator>(&settings.database_url).await?;
     // Ensuring the streams it reads too (idempotent, same definition) lets messaging
     // start before their publishers without its subscriptions failing.
@@ -91,27 +123,28 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     }
     let live = Live::new(bus.live());
     let notifier = Arc::new(events::Notifier { live: live.clone() });
-    let identity = Consumer::open(
-        db.clone(),
-        &bus,
-        identity_consumer(),
-        Arc::new(events::OnIdentityEvent),
-    )
-    .await?;
+    let mailer = Mailer::new(db.clone(), &mail)?;
+    let on_identity = events::OnIdentityEvent {
+        web_url: mail.web_url.clone(),
+        mailer: mailer.waker(),
+    };
+    let identity =
+        Consumer::open(db.clone(), &bus, identity_consumer(), Arc::new(on_identity)).await?;
     let social = Consumer::open(db.clone(), &bus, social_consumer(), notifier.clone()).await?;
     let content = Consumer::open(db.clone(), &bus, content_consumer(), notifier).await?;
-    let relay = OutboxRelay::new(db.clone(), bus);
+    let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let messaging = Arc::new(Messaging {
         db: db.clone(),
         outbox: relay.waker(),
         live,
     });
-    let routes = http::router(schema::build(messaging), verifier, db);
+    let routes = http::router(schema::build(messaging), verifier, db, bus);
     Ok(Service::bind(settings.listen, routes)
         .await?
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| identity.run(stop))
         .with_task(|stop| social.run(stop))
-        .with_task(|stop| content.run(stop)))
+        .with_task(|stop| content.run(stop))
+        .with_task(|stop| mailer.run(stop)))
 }

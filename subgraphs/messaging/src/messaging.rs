@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use agora_kit::events::{self, Envelope};
 use agora_kit::input::bounded_text;
+use agora_kit::restriction;
 use agora_kit::{Code, ServiceError};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
@@ -58,9 +59,11 @@ impl Messaging {
         }
         let txn = self.db.begin().await?;
         let known = member::live(&txn, &participants).await?;
+        // A block looks exactly like an unknown user, so that it is not revealed.
+        let blocked = restriction::blocked_with(&txn, viewer, &participants).await?;
         if participants
             .iter()
-            .any(|id| *id != viewer && !known.contains(id))
+            .any(|id| *id != viewer && (!known.contains(id) || blocked.contains(id)))
         {
             return Err(bad_participants("participantIds names an unknown user"));
         }
@@ -90,12 +93,20 @@ impl Messaging {
         conversation::touch(&txn, conversation_id, sent.created_at).await?;
         // Writing in a conversation means having read it.
         participant::mark_read(&txn, conversation_id, viewer, sent.created_at).await?;
-        let recipients = participant::of_conversations(&txn, &[conversation_id])
+        let recipients: Vec<Uuid> = participant::of_conversations(&txn, &[conversation_id])
             .await?
             .into_iter()
             .map(|row| row.user_id)
             .filter(|user| *user != viewer)
             .collect();
+        // A block with anyone in it closes the conversation to the sender, as if it were
+        // not there.
+        if !restriction::blocked_with(&txn, viewer, &recipients)
+            .await?
+            .is_empty()
+        {
+            return Err(conversation_not_found());
+        }
         let payload = MessageSent {
             id: sent.id,
             conversation_id,
@@ -154,7 +165,13 @@ async fn membership(
 ) -> Result<participant::Model, MessagingError> {
     participant::find(conn, conversation_id, viewer)
         .await?
-        .ok_or_else(|| ServiceError::new(Code::NotFound, "conversation not found").into())
+        .ok_or_else(conversation_not_found)
+}
+
+/// The answer about a conversation that does not exist, is not the viewer's, or that a
+/// block closes.
+fn conversation_not_found() -> MessagingError {
+    ServiceError::new(Code::NotFound, "conversation not found").into()
 }
 
 fn bad_participants(message: &str) -> MessagingError {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora_kit::events::{Consumer, Envelope, Handler, Outcome};
+use agora_kit::events::{Consumer, Envelope, Handler, HandlerError, Outcome};
 use agora_kit::testing::{
     FRAME_WAIT, Graphql, Member, Socket, Stack, StatementCounter, TestEnv, error_of, outbox,
 };
@@ -287,9 +287,22 @@ async fn a_redelivered_event_creates_one_notification() {
         Outcome::Duplicate
     );
     // Even past the inbox, the handler writes one notification per recipient and event.
-    let txn = app.db.begin().await.expect("transaction");
-    notifier.handle(&txn, &event).await.expect("handled");
-    txn.commit().await.expect("commit");
+    // Retried as the consumer retries: SQLite refuses a write whose snapshot another
+    // writer (the running service) overtook.
+    for attempt in 1.. {
+        let txn = app.db.begin().await.expect("transaction");
+        match notifier.handle(&txn, &event).await {
+            Ok(()) => {
+                txn.commit().await.expect("commit");
+                break;
+            }
+            Err(HandlerError::Retry(_)) if attempt < 50 => {
+                drop(txn);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(error) => panic!("handled: {error:?}"),
+        }
+    }
 
     assert_eq!(app.notifications(&ada).await.len(), 1);
 }
@@ -660,6 +673,18 @@ async fn an_erased_account_loses_its_notifications_and_its_messages_become_a_del
         error_of(&app.start(&ada, &[&bob]).await).1.as_deref(),
         Some("participantIds")
     );
+    let confirmed: Vec<(String, Value)> = outbox(&app.db)
+        .await
+        .into_iter()
+        .filter(|(event_type, _)| event_type == "messaging.user.erased")
+        .collect();
+    assert_eq!(
+        confirmed,
+        [(
+            "messaging.user.erased".to_owned(),
+            json!({ "userId": bob.id })
+        )]
+    );
 }
 
 #[tokio::test]
@@ -757,6 +782,26 @@ async fn two_instances_each_deliver_to_their_own_subscribers_whoever_wrote_the_c
     let _ = other;
 }
 
+#[tokio::test]
+async fn a_stopping_service_closes_its_subscriptions_with_going_away() {
+    let app = spawn().await;
+    let ada = app.member("ada").await;
+    let mut socket = App::socket(&app.messaging, &ada).await;
+    socket
+        .subscribe("told", NOTIFICATION_ADDED, json!({}))
+        .await;
+    app.stack
+        .wait_for_listeners(&notification_topic(ada.id), 1)
+        .await;
+
+    app.stack.stop();
+    let closed = socket.closed(FRAME_WAIT).await;
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (1001, "the service is shutting down")
+    );
+}
+
 #[test]
 fn the_committed_schema_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
@@ -830,4 +875,147 @@ async fn a_conversation_page_of_fifty_costs_as_many_statements_as_a_page_of_five
 
     assert!(five > 0, "statements are counted");
     assert_eq!(five, fifty);
+}
+
+/// A minimal SMTP server on port 0 for the mail tests: it refuses the first `refusals`
+/// connections with a 421 greeting, then takes every mail and keeps its DATA.
+struct SmtpServer {
+    /// `smtp://127.0.0.1:<port>`.
+    url: String,
+    /// The DATA of every mail accepted.
+    received: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Connections seen, refused ones included.
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SmtpServer {
+    async fn start(refusals: usize) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("smtp://{}", listener.local_addr().expect("addr"));
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (kept, seen) = (received.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    if n < refusals {
+                        let _ = write.write_all(b"421 4.3.2 not now, try later\r\n").await;
+                        return;
+                    }
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 test ESMTP\r\n").await;
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(body) = data.as_mut() {
+                            if line == "." {
+                                kept.lock().expect("lock").push(std::mem::take(body));
+                                data = None;
+                                let _ = write.write_all(b"250 2.0.0 queued\r\n").await;
+                            } else {
+                                body.push_str(&line);
+                                body.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"250 OK\r\n",
+                        };
+                        let _ = write.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            received,
+            connections,
+        }
+    }
+
+    /// Waits (bounded) for the first accepted mail.
+    async fn first_mail(&self) -> String {
+        for _ in 0..500 {
+            if let Some(mail) = self.received.lock().expect("lock").first() {
+                return mail.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no mail reached the SMTP server");
+    }
+}
+
+#[tokio::test]
+async fn a_verification_mail_reaches_the_smtp_server_after_it_refused_once() {
+    use agora_messaging::store::email;
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    let smtp = SmtpServer::start(1).await;
+    let mail = agora_messaging::mail::MailSettings {
+        smtp_url: Some(smtp.url.clone()),
+        from: "Agora <no-reply@agora.test>".to_owned(),
+        web_url: "https://agora.test".to_owned(),
+        mailbox: std::path::PathBuf::from("unused"),
+        retry: agora_kit::events::Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_millis(400),
+        ),
+    };
+    let mut stack = Stack::new().await;
+    stack.start("identity", agora_identity::build).await;
+    stack
+        .start("messaging", |settings, bus| {
+            agora_messaging::build_with(settings, mail, bus)
+        })
+        .await;
+    let db = stack
+        .connect::<agora_messaging_migration::Migrator>("messaging")
+        .await;
+
+    let ada = stack.register("ada").await;
+    let delivered = smtp.first_mail().await;
+
+    assert!(delivered.contains("To: ada@example.org"), "{delivered}");
+    assert!(
+        delivered.contains("Subject: Confirm your email address for Agora"),
+        "{delivered}"
+    );
+    assert!(
+        delivered.contains("https://agora.test/verify-email?token="),
+        "{delivered}"
+    );
+    assert!(smtp.connections.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    let mut sent = None;
+    for _ in 0..500 {
+        let row = email::Entity::find()
+            .filter(email::Column::UserId.eq(ada.id))
+            .one(&db)
+            .await
+            .expect("outbox")
+            .expect("the mail is in the outbox");
+        if row.sent_at.is_some() {
+            sent = Some(row);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let row = sent.expect("the mail is marked sent");
+    assert_eq!(row.attempts, 1, "one refused attempt before delivery");
+    assert_eq!(smtp.received.lock().expect("lock").len(), 1, "sent once");
 }

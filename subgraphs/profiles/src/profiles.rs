@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use agora_kit::ServiceError;
 use agora_kit::events::{self, Envelope};
+use agora_kit::{Code, ServiceError};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::ProfilesError;
-use crate::events::{PROFILE_UPDATED, ProfileUpdated, SOURCE};
+use crate::events::{PRIVACY_CHANGED, PROFILE_UPDATED, PrivacyChanged, ProfileUpdated, SOURCE};
+use crate::store::media;
 use crate::store::profile::{self, Changes};
 
 /// Display names are 1 to 50 characters.
@@ -20,6 +21,8 @@ pub const BIO_MAX: usize = 300;
 pub const WEBSITE_MAX: usize = 200;
 /// Locations are at most 100 characters.
 pub const LOCATION_MAX: usize = 100;
+/// Search queries are at most 50 characters (the longest display name).
+pub const SEARCH_QUERY_MAX: usize = 50;
 
 /// What the operations need: the database and the relay's wake-up.
 pub struct Profiles {
@@ -30,7 +33,8 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// Validates and applies a user's changes to their own profile.
+    /// Validates and applies a user's changes to their own profile; a change of privacy is
+    /// published as `profiles.profile.privacy_changed` too, in the same transaction.
     pub async fn update(
         &self,
         user_id: Uuid,
@@ -38,12 +42,40 @@ impl Profiles {
     ) -> Result<profile::Model, ProfilesError> {
         let changes = validate(changes)?;
         let txn = self.db.begin().await?;
-        let updated = profile::update(&txn, user_id, changes)
+        if let Some(Some(avatar)) = changes.avatar_media_id {
+            let known = media::find(&txn, avatar).await?.ok_or_else(|| {
+                ServiceError::bad_input(
+                    "avatarMediaId",
+                    "avatarMediaId names media that does not exist or is not ready",
+                )
+            })?;
+            if known.owner_id != user_id {
+                return Err(ServiceError::new(
+                    Code::Forbidden,
+                    "avatarMediaId: only your own media can be your avatar",
+                )
+                .into());
+            }
+        }
+        let profile::Updated {
+            profile: updated,
+            privacy_changed,
+        } = profile::update(&txn, user_id, changes)
             .await?
-            .ok_or_else(|| ServiceError::new(agora_kit::Code::NotFound, "profile not found"))?;
+            .ok_or_else(|| ServiceError::new(Code::NotFound, "profile not found"))?;
+        if privacy_changed {
+            let payload = PrivacyChanged {
+                user_id,
+                is_private: updated.is_private,
+                changed_at: updated.updated_at,
+            };
+            let envelope = Envelope::new(SOURCE, PRIVACY_CHANGED, user_id, &payload);
+            events::enqueue(&txn, &envelope).await?;
+        }
         let payload = ProfileUpdated {
             user_id,
             display_name: updated.display_name.clone(),
+            avatar_media_id: updated.avatar_media_id,
             updated_at: updated.updated_at,
         };
         let envelope = Envelope::new(SOURCE, PROFILE_UPDATED, user_id, &payload);
@@ -90,7 +122,25 @@ fn validate(changes: Changes) -> Result<Changes, ServiceError> {
         bio,
         website,
         location,
+        avatar_media_id: changes.avatar_media_id,
+        is_private: changes.is_private,
     })
+}
+
+/// A `searchUsers` query as the search reads it: trimmed, without a leading `@`,
+/// lower-case; `BAD_USER_INPUT` on `query` when that leaves nothing or too much.
+pub fn search_query(query: &str) -> Result<String, ServiceError> {
+    let query = query.trim();
+    let query = query
+        .strip_prefix('@')
+        .unwrap_or(query)
+        .trim()
+        .to_lowercase();
+    if query.is_empty() {
+        return Err(ServiceError::bad_input("query", "query must not be empty"));
+    }
+    check_len("query", &query, SEARCH_QUERY_MAX)?;
+    Ok(query)
 }
 
 fn clear_if_empty(value: Option<String>) -> Option<String> {
@@ -128,6 +178,14 @@ mod tests {
             ..Changes::default()
         };
         assert_eq!(validate(ftp).unwrap_err().field, Some("website"));
+    }
+
+    #[test]
+    fn search_queries_are_normalized_and_bounded() {
+        assert_eq!(search_query("  @Ada_L ").unwrap(), "ada_l");
+        for bad in ["", "   ", "@", &"x".repeat(SEARCH_QUERY_MAX + 1)] {
+            assert_eq!(search_query(bad).unwrap_err().field, Some("query"), "{bad}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Profiles' consumer of identity's events, driven step by step against a real bus.
+//! Profiles' consumer of identity's events (registrations and erasures), driven step by
+//! step against a real bus.
 //!
 //! Embedded bus and SQLite by default; JetStream and Postgres in CI's real mode (see the
 //! kit's `TestEnv`), each test on a namespace and database of its own.
@@ -7,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agora_kit::events::{self, BusTuning, Consumer, Envelope, EventBus, Outcome};
-use agora_kit::testing::TestEnv;
-use agora_profiles::events::{OnUserRegistered, USER_REGISTERED};
+use agora_kit::testing::{TestEnv, outbox};
+use agora_profiles::events::{OnIdentityEvent, USER_DELETED, USER_REGISTERED};
 use agora_profiles::store::profile;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use uuid::Uuid;
@@ -42,7 +43,7 @@ impl Harness {
             self.db.clone(),
             &self.bus,
             agora_profiles::identity_consumer(),
-            Arc::new(OnUserRegistered),
+            Arc::new(OnIdentityEvent),
         )
         .await
         .expect("consumer")
@@ -119,4 +120,40 @@ async fn a_consumer_killed_before_the_effect_applies_it_after_restart() {
         Outcome::Applied
     );
     assert_eq!(h.profiles().await, 1);
+}
+
+#[tokio::test]
+async fn an_erased_account_loses_its_profile_and_profiles_confirms_once_however_often_told() {
+    let h = harness().await;
+    let ada = h.publish_registration("ada").await;
+    let bob = h.publish_registration("bob").await;
+    let erased = Envelope::new(
+        "identity",
+        USER_DELETED,
+        ada,
+        &serde_json::json!({ "id": ada }),
+    );
+    h.bus.publish(&erased).await.expect("publish");
+    let mut consumer = h.consumer().await;
+    for _ in 0..3 {
+        assert_eq!(
+            consumer.process_one().await.expect("applied"),
+            Outcome::Applied
+        );
+    }
+
+    // A redelivery of the deletion (a crash before its ack) changes nothing.
+    assert_eq!(
+        consumer.apply(&erased).await.expect("applied"),
+        Outcome::Duplicate
+    );
+    let left = profile::find_many(&h.db, &[ada, bob]).await.expect("query");
+    assert_eq!(left.iter().map(|p| p.user_id).collect::<Vec<_>>(), [bob]);
+    assert_eq!(
+        outbox(&h.db).await,
+        [(
+            "profiles.user.erased".to_owned(),
+            serde_json::json!({ "userId": ada })
+        )]
+    );
 }

@@ -1,7 +1,9 @@
 //! The events social speaks: what it publishes about follows and likes, and what it
-//! consumes: content's post events, to keep its post replica and the home timelines, and
-//! identity's account deletions, to erase the account.
+//! consumes: content's post events, to keep its post replica and the home timelines,
+//! profiles' privacy changes, to know which accounts are private, and identity's account
+//! deletions, to erase the account.
 
+use agora_kit::events::erasure;
 use agora_kit::events::{Envelope, Handler, HandlerError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,19 +11,31 @@ use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::{follow, post, reaction, timeline};
+use crate::social::start_following;
+use crate::store::{follow, follow_request, post, privacy, reaction, restriction, timeline};
 
 /// The source attribute of social's events.
 pub const SOURCE: &str = "social";
 
 /// Published when a user starts following another.
 pub const USER_FOLLOWED: &str = "social.user.followed";
+/// Published when a user asks to follow a private account (the one to notify).
+pub const FOLLOW_REQUESTED: &str = "social.follow.requested";
 /// Published when a user stops following another.
 pub const USER_UNFOLLOWED: &str = "social.user.unfollowed";
 /// Published when a user likes a post.
 pub const POST_LIKED: &str = "social.post.liked";
 /// Published when a user takes a like back.
 pub const POST_UNLIKED: &str = "social.post.unliked";
+/// Published when a user blocks another: subgraphs that must honour blocks replicate it.
+pub const USER_BLOCKED: &str = "social.user.blocked";
+/// Published when a user lifts a block.
+pub const USER_UNBLOCKED: &str = "social.user.unblocked";
+/// Published when a user mutes another: messaging keeps their actions out of the muter's
+/// notifications.
+pub const USER_MUTED: &str = "social.user.muted";
+/// Published when a user lifts a mute.
+pub const USER_UNMUTED: &str = "social.user.unmuted";
 
 /// The publishing domain of the posts social replicates.
 pub const CONTENT: &str = "content";
@@ -30,10 +44,16 @@ pub const POST_CREATED: &str = "content.post.created";
 /// Consumed: a post is gone; tombstone it and take it out of timelines, likes and saves.
 pub const POST_DELETED: &str = "content.post.deleted";
 
+/// The publishing domain of profiles.
+pub const PROFILES: &str = "profiles";
+/// Consumed: an account became private or public; replicate it, and approve the pending
+/// requests of an account made public.
+pub const PRIVACY_CHANGED: &str = "profiles.profile.privacy_changed";
+
 /// The publishing domain of accounts.
 pub const IDENTITY: &str = "identity";
-/// Consumed: an account is gone; erase everything social knows about it.
-pub const USER_DELETED: &str = "identity.user.deleted";
+/// Consumed: an account is gone; erase everything social knows about it, and confirm.
+pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
 
 /// Payload of [`USER_FOLLOWED`]; the envelope's subject is the followee.
 #[derive(Debug, Serialize)]
@@ -45,6 +65,18 @@ pub struct UserFollowed {
     pub followee_id: Uuid,
     /// When.
     pub followed_at: DateTime<Utc>,
+}
+
+/// Payload of [`FOLLOW_REQUESTED`]; the envelope's subject is the private account.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowRequested {
+    /// Who asks to follow.
+    pub requester_id: Uuid,
+    /// The private account asked (the one to notify).
+    pub target_id: Uuid,
+    /// When.
+    pub requested_at: DateTime<Utc>,
 }
 
 /// Payload of [`USER_UNFOLLOWED`]; the envelope's subject is the followee.
@@ -83,6 +115,19 @@ pub struct PostUnliked {
     pub user_id: Uuid,
 }
 
+/// Payload of [`USER_BLOCKED`], [`USER_UNBLOCKED`], [`USER_MUTED`] and [`USER_UNMUTED`];
+/// the envelope's subject is the user who acted.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRestricted {
+    /// Who blocked or muted (or lifted it).
+    pub user_id: Uuid,
+    /// Whom.
+    pub target_id: Uuid,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// The part of content's `post.created` payload that social reads.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -103,14 +148,6 @@ pub struct PostDeleted {
     pub id: Uuid,
     /// Its author.
     pub author_id: Uuid,
-}
-
-/// The part of identity's `user.deleted` payload that social reads.
-#[derive(Debug, Deserialize)]
-pub struct UserDeleted {
-    /// The erased account's id (`id`, or `userId`).
-    #[serde(alias = "userId")]
-    pub id: Uuid,
 }
 
 /// Keeps the post replica and the timelines in step with content.
@@ -162,6 +199,54 @@ pub async fn post_deleted(
     Ok(())
 }
 
+/// The part of profiles' `profile.privacy_changed` payload that social reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyChanged {
+    /// Whose account.
+    pub user_id: Uuid,
+    /// Whether it is private now.
+    pub is_private: bool,
+    /// When it changed; the newest change wins.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Keeps the replica of private accounts in step with profiles.
+pub struct OnProfilesEvent;
+
+#[async_trait]
+impl Handler for OnProfilesEvent {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        match event.event_type.as_str() {
+            PRIVACY_CHANGED => privacy_changed(txn, &event.data_as()?).await,
+            // The consumer filters to the type above; anything else is not ours to act on.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Replicates an account's privacy. An account made public approves every pending
+/// request, as if each requester had followed it (with `social.user.followed` and the
+/// back-fill); its followers stay either way.
+pub async fn privacy_changed(
+    txn: &DatabaseTransaction,
+    changed: &PrivacyChanged,
+) -> Result<(), HandlerError> {
+    let user = changed.user_id;
+    let in_force = privacy::set(txn, user, changed.is_private, changed.changed_at).await?;
+    if in_force && !changed.is_private {
+        let now = Utc::now();
+        for requester in follow_request::take_all(txn, user).await? {
+            start_following(txn, requester, user, now).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Erases what social knows about deleted accounts.
 pub struct OnIdentityEvent;
 
@@ -179,17 +264,23 @@ impl Handler for OnIdentityEvent {
     }
 }
 
-/// Erases an account from social: its follows both ways, its likes and bookmarks and
+/// Erases an account from social: its follows, follow requests, blocks and mutes both
+/// ways, its privacy, its likes and bookmarks and
 /// those of its posts, its timeline and its posts in other timelines; its replicated
-/// posts become tombstones. Counts change silently: no unfollow or unlike events.
+/// posts become tombstones; then confirms with `social.user.erased` in the same
+/// transaction. Counts change silently: no unfollow or unlike events.
 pub async fn user_deleted(
     txn: &DatabaseTransaction,
     deleted: &UserDeleted,
     at: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     follow::delete_user(txn, deleted.id).await?;
+    follow_request::delete_user(txn, deleted.id).await?;
+    privacy::delete(txn, deleted.id).await?;
+    restriction::delete_user(txn, deleted.id).await?;
     reaction::delete_user(txn, deleted.id).await?;
     timeline::remove_user(txn, deleted.id).await?;
     post::mark_author_deleted(txn, deleted.id, at).await?;
+    erasure::confirm(txn, SOURCE, deleted.id).await?;
     Ok(())
 }

@@ -4,14 +4,31 @@
 //! replica of content's posts (id, author, creation time) kept from content's events to
 //! validate like and save targets and to know whom a like concerns. Contributes
 //! `User.followers/following/followerCount/followingCount/viewerIsFollowing`,
-//! `Post.likeCount/viewerHasLiked/likedBy`, `Query.feed`, `Query.savedPosts`, and the
-//! follow, like and save mutations.
+//! `User.viewerHasBlocked/viewerHasMuted`, `Post.likeCount/viewerHasLiked/likedBy`,
+//! `Query.feed`, `Query.savedPosts`, `Query.blockedUsers/mutedUsers`, and the follow,
+//! like, save, block and mute mutations.
 //!
 //! Home timelines are built by fan-out on write: a new post is copied into the timeline
 //! of its author and of each follower; a follow back-fills the followee's recent posts
 //! and an unfollow removes them; a deleted post leaves every timeline.
 //!
-//! Publishes `social.user.followed|unfollowed` and `social.post.liked|unliked`. Consumes
+//! Private accounts: social keeps a replica of which accounts profiles says are private
+//! (`account_privacy`, from `profiles.profile.privacy_changed`, durable consumer
+//! `social-PROFILES`). Following a private account makes a pending `follow_request`
+//! (published as `social.follow.requested`) that the account accepts or declines
+//! (`User.followRequests`, `acceptFollowRequest`, `declineFollowRequest`); an account made
+//! public approves its pending requests. A private account's followers and following
+//! lists are empty to all but itself and its followers; its counts stay public.
+//! `Post.likedBy` leaves out the users with a block either way with the viewer.
+//!
+//! Owns blocks and mutes too (`block`, `mute`): a block ends follows both ways and
+//! refuses follows and likes between the two as `NOT_FOUND`, and hides each one's follows
+//! from the other; a mute keeps the muted user's posts out of the muter's feed. Both are
+//! published for the subgraphs that must honour them.
+//!
+//! Publishes `social.user.followed|unfollowed`, `social.follow.requested`,
+//! `social.post.liked|unliked` and
+//! `social.user.blocked|unblocked|muted|unmuted`. Consumes
 //! `content.post.created|deleted` (durable consumer `social-CONTENT`) and
 //! `identity.user.deleted` (`social-IDENTITY`), which erases the account's social data.
 //!
@@ -46,6 +63,11 @@ pub fn content_consumer() -> ConsumerSpec {
     )
 }
 
+/// The consumer of profiles' privacy changes, as the bus knows it (`social-PROFILES`).
+pub fn profiles_consumer() -> ConsumerSpec {
+    ConsumerSpec::new("social", events::PROFILES, &[events::PRIVACY_CHANGED])
+}
+
 /// The consumer of identity's account deletions, as the bus knows it (`social-IDENTITY`).
 pub fn identity_consumer() -> ConsumerSpec {
     ConsumerSpec::new("social", events::IDENTITY, &[events::USER_DELETED])
@@ -60,6 +82,7 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     // before their publishers without its subscriptions failing.
     bus.ensure_stream(events::CONTENT).await?;
     bus.ensure_stream(events::IDENTITY).await?;
+    bus.ensure_stream(events::PROFILES).await?;
     let content = Consumer::open(
         db.clone(),
         &bus,
@@ -74,16 +97,24 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         Arc::new(events::OnIdentityEvent),
     )
     .await?;
-    let relay = OutboxRelay::new(db.clone(), bus);
+    let profiles = Consumer::open(
+        db.clone(),
+        &bus,
+        profiles_consumer(),
+        Arc::new(events::OnProfilesEvent),
+    )
+    .await?;
+    let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let social = Arc::new(Social {
         db: db.clone(),
         outbox: relay.waker(),
     });
-    let routes = http::router(schema::build(social), verifier, db);
+    let routes = http::router(schema::build(social), verifier, db, bus);
     Ok(Service::bind(settings.listen, routes)
         .await?
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| content.run(stop))
-        .with_task(|stop| identity.run(stop)))
+        .with_task(|stop| identity.run(stop))
+        .with_task(|stop| profiles.run(stop)))
 }

@@ -7,18 +7,20 @@ use std::sync::Arc;
 
 use agora_kit::events::{self, Envelope};
 use agora_kit::{Code, ServiceError};
-use chrono::Utc;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::SocialError;
 use crate::events::{
-    POST_LIKED, POST_UNLIKED, PostLiked, PostUnliked, SOURCE, USER_FOLLOWED, USER_UNFOLLOWED,
-    UserFollowed, UserUnfollowed,
+    FOLLOW_REQUESTED, FollowRequested, POST_LIKED, POST_UNLIKED, PostLiked, PostUnliked, SOURCE,
+    USER_BLOCKED, USER_FOLLOWED, USER_MUTED, USER_UNBLOCKED, USER_UNFOLLOWED, USER_UNMUTED,
+    UserFollowed, UserRestricted, UserUnfollowed,
 };
 use crate::store::reaction::{self, Reaction};
-use crate::store::{follow, post, timeline};
+use crate::store::restriction::{self, Restriction};
+use crate::store::{follow, follow_request, post, privacy, timeline};
 
 /// How many of a followee's newest posts a new follow copies into the follower's feed.
 pub const BACKFILL: u64 = 20;
@@ -31,35 +33,84 @@ pub struct Social {
     pub outbox: Arc<Notify>,
 }
 
+/// What `follow` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Followed {
+    /// The viewer follows the user (now, or already did).
+    Following,
+    /// The user is private: the viewer's request waits for their approval.
+    Requested,
+}
+
 impl Social {
-    /// `viewer` follows `target`, whose recent posts join the viewer's feed.
-    pub async fn follow(&self, viewer: Uuid, target: Uuid) -> Result<(), SocialError> {
+    /// `viewer` follows `target`, whose recent posts join the viewer's feed; or, when
+    /// `target` is private and not yet followed, asks them (`social.follow.requested`).
+    pub async fn follow(&self, viewer: Uuid, target: Uuid) -> Result<Followed, SocialError> {
         if viewer == target {
             return Err(ServiceError::bad_input("userId", "you cannot follow yourself").into());
         }
         let txn = self.db.begin().await?;
-        let now = Utc::now();
-        if follow::insert(&txn, viewer, target, now).await? {
-            let recent = post::recent_by_author(&txn, target, BACKFILL).await?;
-            timeline::add_posts(&txn, viewer, &recent).await?;
-            let payload = UserFollowed {
-                follower_id: viewer,
-                followee_id: target,
-                followed_at: now,
-            };
-            let envelope = Envelope::new(SOURCE, USER_FOLLOWED, target, &payload);
-            return self.commit_with(txn, &envelope).await;
+        if restriction::blocked_between(&txn, viewer, target).await? {
+            return Err(user_not_found());
         }
+        let now = Utc::now();
+        if follow::exists(&txn, viewer, target).await? {
+            txn.commit().await?;
+            return Ok(Followed::Following);
+        }
+        if privacy::is_private(&txn, target).await? {
+            if follow_request::insert(&txn, viewer, target, now).await? {
+                let payload = FollowRequested {
+                    requester_id: viewer,
+                    target_id: target,
+                    requested_at: now,
+                };
+                let envelope = Envelope::new(SOURCE, FOLLOW_REQUESTED, target, &payload);
+                self.commit_with(txn, &envelope).await?;
+            } else {
+                txn.commit().await?;
+            }
+            return Ok(Followed::Requested);
+        }
+        start_following(&txn, viewer, target, now).await?;
         txn.commit().await?;
+        self.outbox.notify_one();
+        Ok(Followed::Following)
+    }
+
+    /// `viewer` (a private account) approves `requester`'s pending request: `requester`
+    /// follows them from now on, as `follow` would have done. Accepting again changes
+    /// nothing; `NOT_FOUND` when there is neither a request nor a follow.
+    pub async fn accept_request(&self, viewer: Uuid, requester: Uuid) -> Result<(), SocialError> {
+        let txn = self.db.begin().await?;
+        if follow_request::delete(&txn, requester, viewer).await? {
+            start_following(&txn, requester, viewer, Utc::now()).await?;
+            txn.commit().await?;
+            self.outbox.notify_one();
+            return Ok(());
+        }
+        if follow::exists(&txn, requester, viewer).await? {
+            txn.commit().await?;
+            return Ok(());
+        }
+        Err(request_not_found())
+    }
+
+    /// `viewer` declines `requester`'s pending request (the requester is not told);
+    /// declining again, or a request that was never made, changes nothing.
+    pub async fn decline_request(&self, viewer: Uuid, requester: Uuid) -> Result<(), SocialError> {
+        follow_request::delete(&self.db, requester, viewer).await?;
         Ok(())
     }
 
-    /// `viewer` stops following `target`, whose posts leave the viewer's feed.
+    /// `viewer` stops following `target`, whose posts leave the viewer's feed, and
+    /// withdraws a pending request to follow them.
     pub async fn unfollow(&self, viewer: Uuid, target: Uuid) -> Result<(), SocialError> {
         if viewer == target {
             return Err(ServiceError::bad_input("userId", "you cannot unfollow yourself").into());
         }
         let txn = self.db.begin().await?;
+        follow_request::delete(&txn, viewer, target).await?;
         if follow::delete(&txn, viewer, target).await? {
             timeline::remove_author(&txn, viewer, target).await?;
             let payload = UserUnfollowed {
@@ -77,6 +128,9 @@ impl Social {
     pub async fn like(&self, viewer: Uuid, post_id: Uuid) -> Result<(), SocialError> {
         let txn = self.db.begin().await?;
         let target = live_post(&txn, post_id).await?;
+        if restriction::blocked_between(&txn, viewer, target.author_id).await? {
+            return Err(post_not_found());
+        }
         let now = Utc::now();
         if reaction::insert(&txn, Reaction::Like, viewer, post_id, now).await? {
             let payload = PostLiked {
@@ -127,6 +181,85 @@ impl Social {
         Ok(())
     }
 
+    /// `viewer` blocks `target`: follows and follow requests both ways end (and each
+    /// leaves the other's feed), and neither can follow the other or like the other's posts until it is
+    /// lifted; to the blocked user it looks as if the blocker did not exist.
+    pub async fn block(&self, viewer: Uuid, target: Uuid) -> Result<(), SocialError> {
+        if viewer == target {
+            return Err(ServiceError::bad_input("userId", "you cannot block yourself").into());
+        }
+        let txn = self.db.begin().await?;
+        let now = Utc::now();
+        if restriction::insert(&txn, Restriction::Block, viewer, target, now).await? {
+            for (follower, followee) in [(viewer, target), (target, viewer)] {
+                if follow::delete(&txn, follower, followee).await? {
+                    timeline::remove_author(&txn, follower, followee).await?;
+                }
+                follow_request::delete(&txn, follower, followee).await?;
+            }
+            return self.restricted(txn, USER_BLOCKED, viewer, target).await;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// `viewer` lifts their block of `target` (follows that it ended stay ended).
+    pub async fn unblock(&self, viewer: Uuid, target: Uuid) -> Result<(), SocialError> {
+        let txn = self.db.begin().await?;
+        if restriction::delete(&txn, Restriction::Block, viewer, target).await? {
+            return self.restricted(txn, USER_UNBLOCKED, viewer, target).await;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// `viewer` mutes `target`: the target's posts leave the viewer's feed and their
+    /// actions stay out of the viewer's notifications; the target is not told.
+    pub async fn mute(&self, viewer: Uuid, target: Uuid) -> Result<(), SocialError> {
+        if viewer == target {
+            return Err(ServiceError::bad_input("userId", "you cannot mute yourself").into());
+        }
+        let txn = self.db.begin().await?;
+        if restriction::insert(&txn, Restriction::Mute, viewer, target, Utc::now()).await? {
+            timeline::remove_author(&txn, viewer, target).await?;
+            return self.restricted(txn, USER_MUTED, viewer, target).await;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// `viewer` lifts their mute of `target`, whose recent posts come back to the feed if
+    /// the viewer follows them.
+    pub async fn unmute(&self, viewer: Uuid, target: Uuid) -> Result<(), SocialError> {
+        let txn = self.db.begin().await?;
+        if restriction::delete(&txn, Restriction::Mute, viewer, target).await? {
+            if follow::exists(&txn, viewer, target).await? {
+                let recent = post::recent_by_author(&txn, target, BACKFILL).await?;
+                timeline::add_posts(&txn, viewer, &recent).await?;
+            }
+            return self.restricted(txn, USER_UNMUTED, viewer, target).await;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Publishes a block or mute change with its transaction.
+    async fn restricted(
+        &self,
+        txn: DatabaseTransaction,
+        event_type: &str,
+        user_id: Uuid,
+        target_id: Uuid,
+    ) -> Result<(), SocialError> {
+        let payload = UserRestricted {
+            user_id,
+            target_id,
+            at: Utc::now(),
+        };
+        let envelope = Envelope::new(SOURCE, event_type, user_id, &payload);
+        self.commit_with(txn, &envelope).await
+    }
+
     /// Enqueues `envelope`, commits, and wakes the relay.
     async fn commit_with(
         &self,
@@ -137,11 +270,48 @@ impl Social {
     }
 }
 
+/// `follower` follows `followee` from `at`, unless they did already: the followee's
+/// recent posts join the follower's feed and `social.user.followed` is enqueued in `txn`
+/// (the caller commits and wakes the relay). Shared by `follow`, an accepted request and
+/// an account made public.
+pub async fn start_following(
+    txn: &DatabaseTransaction,
+    follower: Uuid,
+    followee: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if follow::insert(txn, follower, followee, at).await? {
+        let recent = post::recent_by_author(txn, followee, BACKFILL).await?;
+        timeline::add_posts(txn, follower, &recent).await?;
+        let payload = UserFollowed {
+            follower_id: follower,
+            followee_id: followee,
+            followed_at: at,
+        };
+        let envelope = Envelope::new(SOURCE, USER_FOLLOWED, followee, &payload);
+        events::enqueue(txn, &envelope).await?;
+    }
+    Ok(())
+}
+
 /// The post from the replica, or `NOT_FOUND` if content never announced it or deleted it.
 async fn live_post(txn: &DatabaseTransaction, id: Uuid) -> Result<post::Model, SocialError> {
-    post::find_live(txn, id)
-        .await?
-        .ok_or_else(|| ServiceError::new(Code::NotFound, "post not found").into())
+    post::find_live(txn, id).await?.ok_or_else(post_not_found)
+}
+
+/// The answer about a post that does not exist, or that a block hides.
+fn post_not_found() -> SocialError {
+    ServiceError::new(Code::NotFound, "post not found").into()
+}
+
+/// The answer about a user that a block hides, as if there were none.
+fn user_not_found() -> SocialError {
+    ServiceError::new(Code::NotFound, "user not found").into()
+}
+
+/// The answer about a follow request that is not pending.
+fn request_not_found() -> SocialError {
+    ServiceError::new(Code::NotFound, "follow request not found").into()
 }
 
 /// An input id as a UUID, or `BAD_USER_INPUT` naming `field`.

@@ -69,6 +69,76 @@ impl App {
         .await;
     }
 
+    /// Plays profiles: `user` became private (or public) at `at`; waits until social
+    /// applied it.
+    async fn set_private_at(&self, user: &Member, private: bool, at: DateTime<Utc>) {
+        let data = json!({ "userId": user.id, "isPrivate": private, "changedAt": at });
+        self.deliver(Envelope::new(
+            "profiles",
+            "profiles.profile.privacy_changed",
+            user.id,
+            &data,
+        ))
+        .await;
+    }
+
+    async fn set_private(&self, user: &Member, private: bool) {
+        self.set_private_at(user, private, Utc::now()).await;
+    }
+
+    /// Follows, returning the payload's `requested` and the user's fields as the viewer
+    /// sees them after it.
+    async fn follow_request(&self, who: &Member, whom: &Member) -> Value {
+        self.social
+            .ok(
+                Some(who),
+                "mutation($id: ID!) { follow(input: { userId: $id }) {
+                requested user { followerCount viewerIsFollowing viewerHasRequestedToFollow }
+            } }",
+                json!({ "id": whom.id }),
+            )
+            .await["follow"]
+            .clone()
+    }
+
+    /// Accepts or declines (`verb`) `requester`'s request as `owner`.
+    async fn answer(&self, verb: &str, owner: &Member, requester: &Member) -> Value {
+        self.social
+            .gql(
+                Some(owner),
+                &format!(
+                    "mutation($id: ID!) {{ {verb}FollowRequest(input: {{ userId: $id }}) {{
+                        user {{ id }}
+                    }} }}"
+                ),
+                json!({ "id": requester.id }),
+            )
+            .await
+    }
+
+    /// The ids of `owner`'s pending follow requests, as `viewer` asks for them.
+    async fn requests(&self, viewer: &Member, owner: &Member) -> Value {
+        self.social
+            .gql(
+                Some(viewer),
+                "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User {
+                    followRequests(first: 10) { totalCount nodes { id } }
+                } } }",
+                json!({ "reps": [{ "__typename": "User", "id": owner.id }] }),
+            )
+            .await
+    }
+
+    async fn block(&self, who: &Member, whom: &Member) {
+        self.social
+            .ok(
+                Some(who),
+                "mutation($id: ID!) { blockUser(input: { userId: $id }) { user { id } } }",
+                json!({ "id": whom.id }),
+            )
+            .await;
+    }
+
     /// Publishes an event as content or identity and waits until social applied it.
     async fn deliver(&self, envelope: Envelope) {
         self.stack.deliver(&self.db, "social", envelope).await;
@@ -638,6 +708,265 @@ async fn an_erased_account_leaves_no_follows_likes_or_posts_behind() {
     assert_eq!(app.feed(&ada, 10).await, vec![adas]);
     assert_eq!(app.post_likes(None, adas).await["likeCount"], 0);
     assert_eq!(error_of(&app.like(&ada, bobs).await).0, "NOT_FOUND");
+    let confirmed: Vec<(String, Value)> = outbox(&app.db)
+        .await
+        .into_iter()
+        .filter(|(event_type, _)| event_type == "social.user.erased")
+        .collect();
+    assert_eq!(
+        confirmed,
+        [("social.user.erased".to_owned(), json!({ "userId": bob.id }))]
+    );
+}
+
+#[tokio::test]
+async fn following_a_private_account_asks_and_the_account_accepts_or_declines() {
+    let app = spawn().await;
+    let (ada, bob, cyd) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+        app.stack.register("cyd").await,
+    );
+    let post = app.publish_post(&ada).await;
+    app.set_private(&ada, true).await;
+
+    let asked = app.follow_request(&bob, &ada).await;
+    let again = app.follow_request(&bob, &ada).await;
+    app.follow_request(&cyd, &ada).await;
+
+    for response in [&asked, &again] {
+        assert_eq!(
+            response,
+            &json!({ "requested": true, "user": {
+                "followerCount": 0, "viewerIsFollowing": false, "viewerHasRequestedToFollow": true,
+            } })
+        );
+    }
+    let pending = app.requests(&ada, &ada).await;
+    assert_eq!(
+        ids(
+            &pending["data"]["_entities"][0]["followRequests"]["nodes"],
+            "/id"
+        ),
+        vec![cyd.id, bob.id]
+    );
+    let prying = app.requests(&bob, &ada).await;
+    assert_eq!(error_of(&prying).0, "FORBIDDEN", "{prying}");
+    assert_eq!(app.feed(&bob, 10).await, Vec::<Uuid>::new());
+
+    let accepted = app.answer("accept", &ada, &bob).await;
+    let declined = app.answer("decline", &ada, &cyd).await;
+    let twice = app.answer("accept", &ada, &bob).await;
+
+    for response in [&accepted, &declined, &twice] {
+        assert!(response["errors"].is_null(), "{response}");
+    }
+    let bob_follows = app.follow_request(&bob, &ada).await;
+    assert_eq!(bob_follows["requested"], false);
+    assert_eq!(bob_follows["user"]["viewerIsFollowing"], true);
+    assert_eq!(bob_follows["user"]["viewerHasRequestedToFollow"], false);
+    assert_eq!(app.feed(&bob, 10).await, vec![post], "the back-fill");
+    let left = app.requests(&ada, &ada).await;
+    assert_eq!(
+        left["data"]["_entities"][0]["followRequests"]["totalCount"],
+        0
+    );
+    let cyd_seen = app.user(Some(&cyd), ada.id).await;
+    assert_eq!(cyd_seen["viewerIsFollowing"], false);
+    assert_eq!(
+        error_of(&app.answer("accept", &ada, &cyd).await).0,
+        "NOT_FOUND",
+        "a declined request is gone"
+    );
+    let events: Vec<(String, Value)> = outbox(&app.db).await;
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "social.follow.requested",
+            "social.follow.requested",
+            "social.user.followed",
+        ]
+    );
+    assert_eq!(events[0].1["requesterId"], bob.id.to_string());
+    assert_eq!(events[0].1["targetId"], ada.id.to_string());
+    assert_eq!(events[2].1["followerId"], bob.id.to_string());
+}
+
+#[tokio::test]
+async fn a_private_accounts_follows_are_seen_only_by_itself_and_its_followers() {
+    let app = spawn().await;
+    let (ada, bob, cyd, dan) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+        app.stack.register("cyd").await,
+        app.stack.register("dan").await,
+    );
+    app.follow(&bob, &ada).await;
+    app.follow(&ada, &dan).await;
+
+    app.set_private(&ada, true).await;
+
+    for viewer in [Some(&ada), Some(&bob)] {
+        let seen = app.user(viewer, ada.id).await;
+        assert_eq!(ids(&seen["followers"]["nodes"], "/id"), vec![bob.id]);
+        assert_eq!(ids(&seen["following"]["nodes"], "/id"), vec![dan.id]);
+    }
+    for viewer in [Some(&cyd), None] {
+        let seen = app.user(viewer, ada.id).await;
+        assert_eq!(
+            seen,
+            json!({
+                "id": ada.id, "followerCount": 1, "followingCount": 1, "viewerIsFollowing": false,
+                "followers": { "totalCount": 0, "nodes": [] },
+                "following": { "nodes": [] },
+            }),
+            "lists hidden, counts public"
+        );
+    }
+    let requested = app.follow_request(&cyd, &ada).await;
+    assert_eq!(requested["requested"], true);
+    let still = app.user(Some(&cyd), ada.id).await;
+    assert_eq!(
+        still["followers"]["totalCount"], 0,
+        "a request is no approval"
+    );
+}
+
+#[tokio::test]
+async fn unfollowing_withdraws_a_pending_request() {
+    let app = spawn().await;
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
+    app.set_private(&ada, true).await;
+    app.follow_request(&bob, &ada).await;
+
+    let withdrawn = app.unfollow(&bob, &ada).await;
+
+    assert!(withdrawn["errors"].is_null(), "{withdrawn}");
+    let pending = app.requests(&ada, &ada).await;
+    assert_eq!(
+        pending["data"]["_entities"][0]["followRequests"]["totalCount"],
+        0
+    );
+    assert_eq!(
+        error_of(&app.answer("accept", &ada, &bob).await).0,
+        "NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn an_account_made_public_approves_its_pending_requests_and_a_late_old_change_is_ignored() {
+    let app = spawn().await;
+    let (ada, bob, cyd) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+        app.stack.register("cyd").await,
+    );
+    let post = app.publish_post(&ada).await;
+    app.set_private_at(&ada, true, minutes_ago(2)).await;
+    app.follow_request(&bob, &ada).await;
+
+    app.set_private_at(&ada, false, minutes_ago(1)).await;
+
+    let bob_seen = app.user(Some(&bob), ada.id).await;
+    assert_eq!(bob_seen["viewerIsFollowing"], true, "{bob_seen}");
+    assert_eq!(app.feed(&bob, 10).await, vec![post]);
+    let followed: Vec<Value> = outbox(&app.db)
+        .await
+        .into_iter()
+        .filter(|(t, _)| t == "social.user.followed")
+        .map(|(_, data)| data)
+        .collect();
+    assert_eq!(followed.len(), 1);
+    assert_eq!(followed[0]["followerId"], bob.id.to_string());
+
+    // The change to private, heard again after the newer change to public.
+    app.set_private_at(&ada, true, minutes_ago(2)).await;
+
+    assert_eq!(app.follow_request(&cyd, &ada).await["requested"], false);
+}
+
+#[tokio::test]
+async fn an_erased_account_leaves_no_follow_requests_or_privacy_behind() {
+    let app = spawn().await;
+    let (ada, bob) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+    );
+    app.set_private(&ada, true).await;
+    app.set_private(&bob, true).await;
+    app.follow_request(&bob, &ada).await;
+
+    let data = json!({ "id": bob.id });
+    app.deliver(Envelope::new(
+        "identity",
+        "identity.user.deleted",
+        bob.id,
+        &data,
+    ))
+    .await;
+
+    let pending = app.requests(&ada, &ada).await;
+    assert_eq!(
+        pending["data"]["_entities"][0]["followRequests"]["totalCount"],
+        0
+    );
+    let privacy = agora_social::store::privacy::is_private(&app.db, bob.id)
+        .await
+        .expect("privacy");
+    assert!(!privacy, "the replica forgot bob");
+}
+
+#[tokio::test]
+async fn liked_by_leaves_out_users_with_a_block_either_way_with_the_viewer() {
+    let app = spawn().await;
+    let (ada, bob, cyd, dan, eve) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+        app.stack.register("cyd").await,
+        app.stack.register("dan").await,
+        app.stack.register("eve").await,
+    );
+    let post = app.publish_post(&bob).await;
+    for fan in [&bob, &cyd, &dan, &eve] {
+        app.like(fan, post).await;
+    }
+    app.block(&ada, &dan).await;
+    app.block(&cyd, &ada).await;
+
+    let page = app
+        .social
+        .ok(
+            Some(&ada),
+            "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Post {
+                likeCount likedBy(first: 2) { nodes { id } pageInfo { hasNextPage } }
+            } } }",
+            json!({ "reps": [{ "__typename": "Post", "id": post }] }),
+        )
+        .await;
+
+    let seen = &page["_entities"][0];
+    assert_eq!(
+        ids(&seen["likedBy"]["nodes"], "/id"),
+        vec![eve.id, bob.id],
+        "the page reads on past the blocked likers: {seen}"
+    );
+    assert_eq!(seen["likedBy"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(seen["likeCount"], 4);
+    let anonymous = app.post_likes(None, post).await;
+    assert_eq!(
+        ids(&anonymous["likedBy"]["nodes"], "/id"),
+        vec![eve.id, dan.id, cyd.id, bob.id]
+    );
+    let dan_seen = app.post_likes(Some(&dan), post).await;
+    assert_eq!(
+        ids(&dan_seen["likedBy"]["nodes"], "/id"),
+        vec![eve.id, dan.id, cyd.id, bob.id],
+        "dan has no block with anyone but ada, who did not like it"
+    );
 }
 
 #[test]

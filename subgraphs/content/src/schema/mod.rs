@@ -1,9 +1,19 @@
 //! Content's GraphQL schema: `Post`, `Comment`, content's fields on `User`, `post`,
-//! `postsByTag`, and the post and comment mutations.
+//! `postsByTag`, `Post.media` (references to media's `Media`), and the post and comment
+//! mutations.
 //!
 //! Every per-parent field and every entity resolver loads through a DataLoader — rows of
-//! `post` and `comment` by id, pages and counts of the [`List`]s — so a page of 50 posts
-//! costs the same number of SQL statements as a page of 5.
+//! `post` and `comment` by id, pages and counts of the [`List`]s, and blocks between the
+//! viewer and authors ([`BlockLoader`]) — so a page of 50 posts costs the same number of
+//! SQL statements as a page of 5.
+//!
+//! A block either way between the viewer and an author hides the author's posts and
+//! comments as if they did not exist: `post` is null, `User.posts` is empty and
+//! `User.postCount` 0, `postsByTag` and `searchPosts` leave them out (in their statement,
+//! so pages stay full), and `Post.comments` leaves out their comments (after the page is
+//! read, so such a page may hold fewer than `first`). Counts of comments stay everyone's.
+//! Entities resolved for other subgraphs (a post in social's feed) are not hidden here:
+//! the list that names them is its owner's to filter.
 
 mod mutation;
 mod query;
@@ -13,15 +23,17 @@ use std::sync::Arc;
 
 use agora_kit::graphql::{BATCH_WINDOW, RowLoader, loader};
 use agora_kit::paging::{CountLoader, PageLoader};
+use agora_kit::restriction::BlockLoader;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::content::Content;
 use crate::store::list::List;
+use crate::store::post_media::PostMediaLoader;
 use crate::store::{comment, post};
 
 pub use mutation::Mutation;
 pub use query::Query;
-pub use types::{Comment, Post, User};
+pub use types::{Comment, Media, Post, User};
 
 /// Content's executable schema.
 pub type ContentSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -35,7 +47,9 @@ pub fn build(content: Arc<Content>) -> ContentSchema {
         .data(loader(RowLoader::<post::Entity>::new(db.clone())).delay(BATCH_WINDOW))
         .data(loader(RowLoader::<comment::Entity>::new(db.clone())).delay(BATCH_WINDOW))
         .data(loader(PageLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
-        .data(loader(CountLoader::<List>::new(db)).delay(BATCH_WINDOW))
+        .data(loader(CountLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
+        .data(loader(PostMediaLoader(db.clone())).delay(BATCH_WINDOW))
+        .data(loader(BlockLoader(db)).delay(BATCH_WINDOW))
         .finish()
 }
 

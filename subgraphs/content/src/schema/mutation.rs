@@ -17,16 +17,24 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Posts a text; its `#hashtags` become its tags.
+    /// Posts a text, showing up to 10 of your ready media; its `#hashtags` become its
+    /// tags.
     async fn create_post(
         &self,
         ctx: &Context<'_>,
         input: CreatePostInput,
     ) -> Result<CreatePostPayload> {
         let viewer = viewer(ctx).extend()?;
+        let media = input
+            .media_ids
+            .unwrap_or_default()
+            .iter()
+            .map(|id| parse_id("mediaIds", id))
+            .collect::<Result<Vec<_>, _>>()
+            .extend()?;
         let content = ctx.data_unchecked::<Arc<Content>>();
         let post = content
-            .create_post(viewer.user_id, &input.body)
+            .create_post(viewer.user_id, &input.body, &media)
             .await
             .extend()?;
         Ok(CreatePostPayload { post: Post(post) })

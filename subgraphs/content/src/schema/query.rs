@@ -1,6 +1,7 @@
 //! Content's queries and its `Post`, `Comment` and `User` entity resolvers.
 
 use agora_kit::ServiceError;
+use agora_kit::auth::optional_viewer;
 use agora_kit::graphql::load_row;
 use agora_kit::paging::{OffsetCursor, page_request, page_size};
 use async_graphql::connection::CursorType;
@@ -8,7 +9,8 @@ use async_graphql::{Context, ID, Object, Result, ResultExt};
 use uuid::Uuid;
 
 use super::types::{
-    Comment, Post, PostConnection, PostSearchConnection, User, post_connection, search_connection,
+    Comment, Media, Post, PostConnection, PostSearchConnection, User, hidden_from_viewer,
+    post_connection, search_connection,
 };
 use crate::content::{Content, normalize_tag, search_terms};
 use crate::store::{comment, post, search, tag};
@@ -18,16 +20,24 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// A post by id; null if there is no such post (or it was deleted).
+    /// A post by id; null if there is no such post (or it was deleted), and, as if
+    /// there were none, if its author and the viewer have a block between them.
     async fn post(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Post>> {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(load_row::<post::Entity>(ctx, id).await?.map(Post))
+        let Some(post) = load_row::<post::Entity>(ctx, id).await? else {
+            return Ok(None);
+        };
+        if hidden_from_viewer(ctx, post.author_id).await? {
+            return Ok(None);
+        }
+        Ok(Some(Post(post)))
     }
 
     /// The posts carrying a hashtag, newest first (`tag` with or without `#`, any case;
-    /// `first` at most 100, default 20).
+    /// `first` at most 100, default 20); none by anyone with a block between them and
+    /// the viewer.
     async fn posts_by_tag(
         &self,
         ctx: &Context<'_>,
@@ -40,7 +50,8 @@ impl Query {
             .extend()?;
         let request = page_request(first, after).extend()?;
         let content = ctx.data_unchecked::<std::sync::Arc<Content>>();
-        let page = tag::page(&content.db, &tag, request)
+        let viewer = optional_viewer(ctx).map(|viewer| viewer.user_id);
+        let page = tag::page(&content.db, &tag, viewer, request)
             .await
             .map_err(|e| ServiceError::internal(&e))
             .extend()?;
@@ -48,7 +59,8 @@ impl Query {
     }
 
     /// Posts containing every word of `query`, best match first (`query` at most 200
-    /// characters; `first` at most 100, default 20).
+    /// characters; `first` at most 100, default 20); none by anyone with a block between
+    /// them and the viewer.
     async fn search_posts(
         &self,
         ctx: &Context<'_>,
@@ -65,7 +77,8 @@ impl Query {
             .extend()?
             .map_or(0, |cursor| cursor.0);
         let content = ctx.data_unchecked::<std::sync::Arc<Content>>();
-        let hits = search::search(&content.db, &terms, first, offset)
+        let viewer = optional_viewer(ctx).map(|viewer| viewer.user_id);
+        let hits = search::search(&content.db, &terms, viewer, first, offset)
             .await
             .map_err(|e| ServiceError::internal(&e))
             .extend()?;
@@ -96,6 +109,12 @@ impl Query {
             return Ok(None);
         };
         Ok(load_row::<comment::Entity>(ctx, id).await?.map(Comment))
+    }
+
+    /// Resolves `Media` references (content adds no fields of its own).
+    #[graphql(entity)]
+    async fn find_media_by_id(&self, #[graphql(key)] id: ID) -> Media {
+        Media::from_key(id)
     }
 
     /// Resolves `User` representations; the content fields load in batches.

@@ -1,13 +1,18 @@
 //! Content's GraphQL types: `Post`, `Comment`, its fields on `User`, connections, inputs
 //! and payloads.
 
-use agora_kit::graphql::{load_row, load_rows};
+use std::collections::HashSet;
+
+use agora_kit::auth::optional_viewer;
+use agora_kit::graphql::{internal, load_row, load_rows};
 use agora_kit::paging::{
     Cursor, OffsetCursor, Page, PageKey, PageRequest, Position, connection, load_count, load_page,
     page_request,
 };
+use agora_kit::restriction::{BlockKey, BlockLoader};
 use agora_kit::{Code, ServiceError};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, ErrorExtensions, ID, InputObject, Object, Result, ResultExt, SimpleObject,
 };
@@ -16,12 +21,44 @@ use uuid::Uuid;
 
 use crate::content::extract_tags;
 use crate::store::list::List;
+use crate::store::post_media::PostMediaLoader;
 use crate::store::search::Hits;
 use crate::store::{comment, post};
 
 /// The keyset position of a post or comment: its creation time and id.
 fn position(at: DateTime<Utc>, id: Uuid) -> Position {
     Position { at, id }
+}
+
+/// Those of `users` between whom and the viewer a block stands, either way, through the
+/// schema's [`BlockLoader`] (batched with the other checks of the request); none for a
+/// signed-out viewer, and never the viewer.
+pub async fn blocked_with_viewer(
+    ctx: &Context<'_>,
+    users: impl IntoIterator<Item = Uuid>,
+) -> Result<HashSet<Uuid>> {
+    let Some(viewer) = optional_viewer(ctx) else {
+        return Ok(HashSet::new());
+    };
+    let keys: HashSet<BlockKey> = users
+        .into_iter()
+        .filter(|user| *user != viewer.user_id)
+        .map(|user| BlockKey {
+            viewer: viewer.user_id,
+            user,
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let loader = ctx.data_unchecked::<DataLoader<BlockLoader>>();
+    let blocked = loader.load_many(keys).await.map_err(|e| internal(&e))?;
+    Ok(blocked.into_keys().map(|key| key.user).collect())
+}
+
+/// Whether a block either way stands between the viewer and `user`.
+pub async fn hidden_from_viewer(ctx: &Context<'_>, user: Uuid) -> Result<bool> {
+    Ok(blocked_with_viewer(ctx, [user]).await?.contains(&user))
 }
 
 /// A connection of the posts a page lists, loaded in one batch.
@@ -104,12 +141,25 @@ impl Post {
         self.0.created_at
     }
 
+    /// The pictures and videos it shows, in the author's order (at most 10).
+    async fn media(&self, ctx: &Context<'_>) -> Result<Vec<Media>> {
+        let loader = ctx.data_unchecked::<DataLoader<PostMediaLoader>>();
+        let ids = loader.load_one(self.0.id).await.map_err(|e| internal(&e))?;
+        Ok(ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(Media::new)
+            .collect())
+    }
+
     /// When its body was last edited; null if never.
     async fn edited_at(&self) -> Option<DateTime<Utc>> {
         self.0.edited_at
     }
 
-    /// The comments, oldest first (`first` at most 100, default 20).
+    /// The comments, oldest first (`first` at most 100, default 20); none by anyone with a
+    /// block between them and the viewer, so a page may hold fewer than `first` while
+    /// `hasNextPage` says whether more follow.
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -125,13 +175,15 @@ impl Post {
         let page = load_page(ctx, key).await?;
         let ids: Vec<Uuid> = page.entries.iter().map(|entry| entry.node).collect();
         let comments = load_rows::<comment::Entity>(ctx, &ids).await?;
+        let hidden = blocked_with_viewer(ctx, comments.iter().map(|c| c.author_id)).await?;
         let edges = comments
             .into_iter()
+            .filter(|c| !hidden.contains(&c.author_id))
             .map(|c| (position(c.created_at, c.id), Comment(c)));
         Ok(connection(request, page.has_next, EmptyFields, edges))
     }
 
-    /// How many comments it has.
+    /// How many comments it has, counting any hidden from the viewer by a block.
     async fn comment_count(&self, ctx: &Context<'_>) -> Result<i32> {
         load_count(ctx, List::PostComments, self.0.id).await
     }
@@ -171,6 +223,34 @@ impl Comment {
     }
 }
 
+/// A picture or video (owned by media); content only refers to it.
+pub struct Media {
+    /// The id as given (echoed back unchanged).
+    id: ID,
+}
+
+impl Media {
+    /// The media object with this id.
+    pub fn new(id: Uuid) -> Self {
+        Self {
+            id: ID(id.to_string()),
+        }
+    }
+
+    /// A media object from a representation's key; never fails (see [`User::from_key`]).
+    pub fn from_key(id: ID) -> Self {
+        Self { id }
+    }
+}
+
+#[Object]
+impl Media {
+    /// Opaque, stable id.
+    async fn id(&self) -> &ID {
+        &self.id
+    }
+}
+
 /// A person on Agora (owned by identity); content contributes what they wrote.
 pub struct User {
     /// The id as given (echoed back unchanged).
@@ -203,7 +283,8 @@ impl User {
         &self.id
     }
 
-    /// What this user posted, newest first (`first` at most 100, default 20).
+    /// What this user posted, newest first (`first` at most 100, default 20); nothing
+    /// across a block either way with the viewer.
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -211,6 +292,9 @@ impl User {
         after: Option<String>,
     ) -> Result<PostConnection> {
         let request = page_request(first, after).extend()?;
+        if hidden_from_viewer(ctx, self.uuid).await? {
+            return Ok(connection(request, false, EmptyFields, []));
+        }
         let key = PageKey {
             list: List::AuthorPosts,
             parent: self.uuid,
@@ -220,8 +304,11 @@ impl User {
         post_connection(ctx, request, page).await
     }
 
-    /// How many posts this user has.
+    /// How many posts this user has; 0 across a block either way with the viewer.
     async fn post_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        if hidden_from_viewer(ctx, self.uuid).await? {
+            return Ok(0);
+        }
         load_count(ctx, List::AuthorPosts, self.uuid).await
     }
 }
@@ -231,6 +318,8 @@ impl User {
 pub struct CreatePostInput {
     /// 1–5 000 characters after trimming; `#hashtags` in it become the post's tags.
     pub body: String,
+    /// Up to 10 of your own media to show, in order; each must be `READY`.
+    pub media_ids: Option<Vec<ID>>,
 }
 
 /// Result of `createPost`.

@@ -4,12 +4,18 @@
 //! - [`comment`]: comments, by id and by post.
 //! - [`tag`]: the hashtag index, one row per (tag, post).
 //! - [`search`]: full-text search over post bodies, on either backend.
+//! - [`post_media`]: the media each post shows.
+//! - [`media`]: the replica of media's ready objects (id, owner).
+//! - [`block`]: what the replica of social's blocks hides from the lists above.
 //! - [`list`]: the per-parent lists (an author's posts, a post's comments), read by the
 //!   kit's keyset pages and counts.
 
+pub mod block;
 pub mod comment;
 pub mod list;
+pub mod media;
 pub mod post;
+pub mod post_media;
 pub mod search;
 pub mod tag;
 

@@ -1,10 +1,13 @@
 //! Full-text search over post bodies: one function, two indexes (see the
 //! `m0002_post_search` migration): SQLite FTS5 ranked by `bm25`, Postgres `tsvector`
-//! ranked by `ts_rank`. Ties go to the newer post.
+//! ranked by `ts_rank`. Ties go to the newer post. A viewer finds no post of anyone with
+//! a block between them.
 
 use agora_kit::paging::split_page;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Statement, Value};
 use uuid::Uuid;
+
+use super::block::author_not_blocked;
 
 /// A ranked page of matching post ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,11 +24,13 @@ struct Hit {
 }
 
 /// The posts whose body contains every one of `terms` (plain words: letters, digits and
-/// `_`), best first, skipping `offset` and returning at most `first`.
+/// `_`), best first, skipping `offset` and returning at most `first`; as `viewer` sees
+/// them, without the posts of anyone with a block between them.
 #[tracing::instrument(skip_all, fields(terms = terms.len()))]
 pub async fn search(
     conn: &impl ConnectionTrait,
     terms: &[String],
+    viewer: Option<Uuid>,
     first: u64,
     offset: u64,
 ) -> Result<Hits, DbErr> {
@@ -35,26 +40,37 @@ pub async fn search(
     let limit = i64::try_from(first.saturating_add(1)).unwrap_or(i64::MAX);
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     let backend = conn.get_database_backend();
-    let statement = match backend {
-        DatabaseBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            "SELECT id AS post_id FROM post, plainto_tsquery('simple', $1) AS query \
-             WHERE search @@ query \
-             ORDER BY ts_rank(search, query) DESC, id DESC LIMIT $2 OFFSET $3",
-            [terms.join(" ").into(), limit.into(), offset.into()],
+    // Parameters: `$1` the query, `$2` and `$3` limit and offset, `$4` the viewer.
+    let visible = |post_id: &str| match viewer {
+        Some(_) => format!("AND {}", author_not_blocked(post_id, "$4")),
+        None => String::new(),
+    };
+    let (text, sql) = match backend {
+        DatabaseBackend::Postgres => (
+            terms.join(" "),
+            format!(
+                "SELECT id AS post_id FROM post, plainto_tsquery('simple', $1) AS query \
+                 WHERE search @@ query {} \
+                 ORDER BY ts_rank(search, query) DESC, id DESC LIMIT $2 OFFSET $3",
+                visible("post.id")
+            ),
         ),
         _ => {
             // Each term quoted: FTS5 reads them as words (implicitly AND-ed), never as
             // query syntax. Terms hold no quotes (see `content::search_terms`).
             let query: Vec<String> = terms.iter().map(|term| format!("\"{term}\"")).collect();
-            Statement::from_sql_and_values(
-                backend,
-                "SELECT post_id FROM post_search WHERE post_search MATCH ? \
-                 ORDER BY bm25(post_search), post_id DESC LIMIT ? OFFSET ?",
-                [query.join(" ").into(), limit.into(), offset.into()],
-            )
+            // SQLite's numbered parameters are `?NNN` (its `$NNN` are named).
+            let sql = format!(
+                "SELECT post_id FROM post_search WHERE post_search MATCH $1 {} \
+                 ORDER BY bm25(post_search), post_id DESC LIMIT $2 OFFSET $3",
+                visible("post_search.post_id")
+            );
+            (query.join(" "), sql.replace('$', "?"))
         }
     };
+    let mut values: Vec<Value> = vec![text.into(), limit.into(), offset.into()];
+    values.extend(viewer.map(Value::from));
+    let statement = Statement::from_sql_and_values(backend, sql, values);
     let rows = Hit::find_by_statement(statement).all(conn).await?;
     let (rows, has_next) = split_page(rows, first);
     let posts = rows.into_iter().map(|hit| hit.post_id).collect();

@@ -4,7 +4,12 @@
 use agora_kit::paging::{Entry, Page, PageRequest, beyond, split_page};
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseBackend, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::block::author_not_blocked;
 
 /// A (tag, post) row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -69,14 +74,26 @@ pub async fn delete_for_posts(conn: &impl ConnectionTrait, posts: &[Uuid]) -> Re
     Ok(())
 }
 
-/// A page of the posts tagged `tag`, newest first.
+/// A page of the posts tagged `tag`, newest first; as `viewer` sees it, without the
+/// posts of anyone with a block between them.
 #[tracing::instrument(skip_all)]
 pub async fn page(
     conn: &impl ConnectionTrait,
     tag: &str,
+    viewer: Option<Uuid>,
     request: PageRequest,
 ) -> Result<Page, DbErr> {
     let mut query = Entity::find().filter(Column::Tag.eq(tag));
+    if let Some(viewer) = viewer {
+        // A custom expression's placeholders are `$N` on Postgres; elsewhere each `?`
+        // takes the next value, so the viewer is given once per use.
+        let placeholder = match conn.get_database_backend() {
+            DatabaseBackend::Postgres => "$1",
+            _ => "?",
+        };
+        let visible = author_not_blocked("post_tag.post_id", placeholder);
+        query = query.filter(Expr::cust_with_values(visible, [viewer, viewer]));
+    }
     if let Some(after) = request.after {
         query = query.filter(beyond(Column::CreatedAt, Column::PostId, after, true));
     }

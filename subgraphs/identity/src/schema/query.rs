@@ -8,7 +8,7 @@ use agora_kit::graphql::load_row;
 use async_graphql::{Context, ErrorExtensions, ID, Object, Result, ResultExt};
 use uuid::Uuid;
 
-use super::types::User;
+use super::types::{Erasure, User};
 use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::store::account;
@@ -44,6 +44,14 @@ impl Query {
         Ok(found.filter(|_| !handle.contains('@')).map(User::from))
     }
 
+    /// How far the erasure with this receipt (from `deleteAccount`) has got; null for an
+    /// unknown receipt. Needs no token: the account is gone, the receipt is the proof.
+    async fn erasure_status(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Erasure>> {
+        let identity = ctx.data_unchecked::<Arc<Identity>>();
+        let status = identity.erasure_status(&id).await.extend()?;
+        Ok(status.map(Erasure::from))
+    }
+
     /// Resolves `User` representations for the router, batched per request.
     #[graphql(entity)]
     async fn find_user_by_id(
@@ -60,5 +68,8 @@ impl Query {
 
 async fn load(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
     let account = load_row::<account::Entity>(ctx, id).await?;
-    Ok(account.map(User::from))
+    // A deleted account's tombstone is nobody.
+    Ok(account
+        .filter(|account| account.deleted_at.is_none())
+        .map(User::from))
 }

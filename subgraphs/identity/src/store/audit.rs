@@ -44,6 +44,20 @@ pub enum Action {
     LoggedOutEverywhere,
     /// The password was changed.
     PasswordChanged,
+    /// A password reset link was sent.
+    PasswordResetRequested,
+    /// The password was set through a reset link.
+    PasswordReset,
+    /// An email verification link was sent.
+    EmailVerificationRequested,
+    /// The email was proven through a verification link.
+    EmailVerified,
+    /// The email was changed.
+    EmailChanged,
+    /// The handle was changed.
+    HandleChanged,
+    /// The account was deleted by its owner; its erasure began.
+    AccountDeleted,
 }
 
 impl Action {
@@ -56,6 +70,13 @@ impl Action {
             Action::LoggedOut => "session.logged_out",
             Action::LoggedOutEverywhere => "session.logged_out_everywhere",
             Action::PasswordChanged => "password.changed",
+            Action::PasswordResetRequested => "password.reset_requested",
+            Action::PasswordReset => "password.reset",
+            Action::EmailVerificationRequested => "email.verification_requested",
+            Action::EmailVerified => "email.verified",
+            Action::EmailChanged => "email.changed",
+            Action::HandleChanged => "handle.changed",
+            Action::AccountDeleted => "account.deleted",
         }
     }
 }

@@ -68,6 +68,17 @@ pub async fn revoke_all(
     revoke_where(conn, filter).await
 }
 
+/// Deletes every session of an account, and with them (cascade) their refresh tokens:
+/// what remains of an erased account must not hold its sessions.
+#[tracing::instrument(skip_all)]
+pub async fn delete_all(conn: &impl ConnectionTrait, account_id: Uuid) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::AccountId.eq(account_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 async fn revoke_where(
     conn: &impl ConnectionTrait,
     filter: impl IntoCondition,

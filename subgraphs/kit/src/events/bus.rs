@@ -88,6 +88,18 @@ pub trait EventBus: Send + Sync {
     /// embedded log's row committed). The envelope id deduplicates (`Nats-Msg-Id`).
     async fn publish(&self, envelope: &Envelope) -> Result<(), EventError>;
 
+    /// Publishes `envelopes` in order, each acknowledged; returns how many of the first
+    /// were, and the error that stopped the rest. JetStream pipelines them (all sent,
+    /// then the acks awaited in order); by default they go one at a time.
+    async fn publish_all(&self, envelopes: &[Envelope]) -> (usize, Option<EventError>) {
+        for (sent, envelope) in envelopes.iter().enumerate() {
+            if let Err(err) = self.publish(envelope).await {
+                return (sent, Some(err));
+            }
+        }
+        (envelopes.len(), None)
+    }
+
     /// Opens (creating if needed, idempotently) the durable consumer `<name>-<STREAM>` on
     /// the stream of `spec.domain`, filtered to `spec.event_types` (all if empty).
     async fn subscribe(&self, spec: &ConsumerSpec) -> Result<Box<dyn EventStream>, EventError>;
@@ -99,6 +111,12 @@ pub trait EventBus: Send + Sync {
     /// The live hub on the same connection: core NATS beside JetStream, or the process's
     /// broadcast channels beside the embedded log. Everyone sharing the bus shares it.
     fn live(&self) -> Arc<dyn LiveHub>;
+
+    /// Whether the bus is reachable now (the NATS connection is up); `/ready` asks. The
+    /// embedded log always is.
+    fn connected(&self) -> bool {
+        true
+    }
 }
 
 /// What a consuming subgraph wants to receive from one publishing domain.
@@ -113,10 +131,17 @@ pub struct ConsumerSpec {
     pub event_types: Vec<String>,
     /// Deliveries before an event is given up on and dead-lettered, e.g. 5.
     pub max_deliver: u32,
+    /// Deliveries handed out and not yet settled, at most (JetStream `max_ack_pending`):
+    /// bounds what a consumer holds at once, and so what one crash re-delivers.
+    pub max_ack_pending: u32,
 }
 
 /// Deliveries of one event before it is dead-lettered, unless a consumer says otherwise.
 pub const DEFAULT_MAX_DELIVER: u32 = 5;
+
+/// Unsettled deliveries per consumer, unless a consumer says otherwise: room for a few
+/// batches of the runner (which pulls [`super::consumer::BATCH`] at a time).
+pub const DEFAULT_MAX_ACK_PENDING: u32 = 1_000;
 
 impl ConsumerSpec {
     /// Consumer `name` of `domain`'s `event_types`, dead-lettering after
@@ -127,6 +152,7 @@ impl ConsumerSpec {
             domain: domain.to_owned(),
             event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
             max_deliver: DEFAULT_MAX_DELIVER,
+            max_ack_pending: DEFAULT_MAX_ACK_PENDING,
         }
     }
 }
@@ -136,6 +162,14 @@ impl ConsumerSpec {
 pub trait EventStream: Send {
     /// Waits for the next delivery (new, or redelivered after a nak or an expired ack wait).
     async fn next(&mut self) -> Result<Delivery, EventError>;
+
+    /// Waits for the next delivery and returns it with those right behind it that the bus
+    /// has at hand, at most `max` in all, in stream order. The embedded bus has one event
+    /// in flight per consumer, so it returns one.
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        let _ = max;
+        Ok(vec![self.next().await?])
+    }
 }
 
 /// One delivery of an event to a consumer; settle it with exactly one of ack, nak, term.
@@ -147,6 +181,9 @@ pub struct Delivery {
     pub envelope: Envelope,
     /// 1 on first delivery, counting up on each redelivery; compared with `max_deliver`.
     pub attempt: u32,
+    /// The event's position in its stream (JetStream's stream sequence, the embedded log's
+    /// `seq`): what dead letters and `agora events stats` point at.
+    pub stream_seq: u64,
     settle: Box<dyn Settle>,
 }
 
@@ -155,15 +192,22 @@ impl std::fmt::Debug for Delivery {
         f.debug_struct("Delivery")
             .field("envelope", &self.envelope)
             .field("attempt", &self.attempt)
+            .field("stream_seq", &self.stream_seq)
             .finish_non_exhaustive()
     }
 }
 
 impl Delivery {
-    pub(crate) fn new(envelope: Envelope, attempt: u32, settle: Box<dyn Settle>) -> Self {
+    pub(crate) fn new(
+        envelope: Envelope,
+        attempt: u32,
+        stream_seq: u64,
+        settle: Box<dyn Settle>,
+    ) -> Self {
         Delivery {
             envelope,
             attempt,
+            stream_seq,
             settle,
         }
     }
@@ -178,9 +222,22 @@ impl Delivery {
         self.settle.nak(delay).await
     }
 
-    /// Never: give up on this event for this consumer and record it as a dead letter.
+    /// Records this event as a dead letter of this consumer, with how many times it was
+    /// tried and why it failed last; then [`Delivery::term`] it. Recording first means a
+    /// failure here leaves the delivery in hand to try again, never lost.
+    pub async fn dead_letter(&self, attempts: u32, error: &str) -> Result<(), EventError> {
+        self.settle.dead_letter(attempts, error).await
+    }
+
+    /// Never: stop delivering this event to this consumer (after [`Delivery::dead_letter`]).
     pub async fn term(self) -> Result<(), EventError> {
         self.settle.term().await
+    }
+
+    /// Still working on it: restart the ack wait, so that an event held while an earlier
+    /// one is retried, or while the database is down, is not handed out again meanwhile.
+    pub async fn progress(&self) -> Result<(), EventError> {
+        self.settle.progress().await
     }
 }
 
@@ -189,7 +246,9 @@ impl Delivery {
 pub(crate) trait Settle: Send + Sync {
     async fn ack(self: Box<Self>) -> Result<(), EventError>;
     async fn nak(self: Box<Self>, delay: Duration) -> Result<(), EventError>;
+    async fn dead_letter(&self, attempts: u32, error: &str) -> Result<(), EventError>;
     async fn term(self: Box<Self>) -> Result<(), EventError>;
+    async fn progress(&self) -> Result<(), EventError>;
 }
 
 /// Names of streams, subjects and consumers, shared by both buses so that they agree.
@@ -232,5 +291,10 @@ impl Naming {
     /// "<name>-<STREAM>".
     pub(crate) fn durable(&self, spec: &ConsumerSpec) -> String {
         format!("{}-{}", spec.name, self.stream(&spec.domain))
+    }
+
+    /// Whether this is a namespace of its own (tests), not production's names.
+    pub(crate) fn is_namespaced(&self) -> bool {
+        !self.namespace.is_empty()
     }
 }

@@ -1,25 +1,41 @@
 //! The consumer runner: applies each delivered event exactly once per consumer, by
 //! writing the handler's effect and an inbox row in one transaction.
 //!
-//! Delivery is at-least-once; the inbox turns it into effectively-once. Failures are
-//! retried with growing delays and, after `max_deliver` attempts, dead-lettered so that
-//! one poison event cannot stop the events behind it.
+//! Delivery is at-least-once; the inbox turns it into effectively-once. The runner takes
+//! deliveries in batches and applies a batch in one transaction (one commit for up to
+//! [`BATCH`] events). Events are applied in stream order, which keeps the events about
+//! one entity in order: a failing event is retried in place, holding the events behind
+//! it (which are kept from expiring), with growing delays; after `max_deliver` attempts,
+//! or at once when the handler rejects it, it is dead-lettered so that one poison event
+//! cannot stop the events behind it for long. A database outage is not the event's
+//! fault: the runner waits it out without counting attempts.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use futures::future::join_all;
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, TransactionTrait,
 };
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use uuid::Uuid;
 
 use super::backoff::Backoff;
 use super::bus::{ConsumerSpec, Delivery, EventBus, EventStream};
 use super::envelope::Envelope;
 use super::error::{EventError, HandlerError};
 use super::tables::inbox;
+
+/// Deliveries the runner pulls and applies per transaction, at most.
+pub const BATCH: usize = 100;
+
+/// How often held deliveries are told "in progress" while the runner waits to retry.
+const PROGRESS_EVERY: Duration = Duration::from_millis(300);
 
 /// A consumer's effect, written in the same transaction as its inbox row.
 ///
@@ -65,6 +81,16 @@ pub struct Consumer {
     handler: Arc<dyn Handler>,
     /// Delay before redelivery after attempt n fails (and between runner errors).
     retry: Backoff,
+    /// Deliveries per transaction of the runner.
+    batch: usize,
+}
+
+/// Why a batch was not applied.
+enum BatchError {
+    /// The handler failed on the event at `index`; the events before it applied fine.
+    Handler { index: usize, error: HandlerError },
+    /// The database (or the inbox) failed: nothing to do with the events.
+    Store(EventError),
 }
 
 impl Consumer {
@@ -82,7 +108,14 @@ impl Consumer {
             stream,
             handler,
             retry: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
+            batch: BATCH,
         })
+    }
+
+    /// Replaces the runner's batch size ([`BATCH`]); 1 applies each event on its own.
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
     }
 
     /// Replaces the redelivery backoff (1 s doubling to 60 s); tests make it tiny.
@@ -132,6 +165,14 @@ impl Consumer {
                         max_deliver = self.spec.max_deliver,
                         "event dead-lettered"
                     );
+                    delivery
+                        .dead_letter(delivery.attempt, &err.to_string())
+                        .await?;
+                    super::metrics::handled(
+                        &self.spec.name,
+                        Outcome::DeadLettered,
+                        delivery.envelope.time,
+                    );
                     delivery.term().await?;
                     Ok(Outcome::DeadLettered)
                 }
@@ -154,48 +195,93 @@ impl Consumer {
     /// bound on its stream while its futures stay `Send`.)
     #[tracing::instrument(skip_all, fields(consumer = %self.spec.name, event_id = %event.id))]
     pub async fn apply(&mut self, event: &Envelope) -> Result<Outcome, EventError> {
-        let txn = self.db.begin().await?;
-        let seen = inbox::Entity::find_by_id((self.spec.name.clone(), event.id))
-            .one(&txn)
-            .await?;
-        if seen.is_some() {
-            return Ok(Outcome::Duplicate);
+        match self.apply_batch(&[event]).await {
+            Ok(outcomes) => Ok(outcomes[0]),
+            Err(BatchError::Handler { error, .. }) => Err(error.into()),
+            Err(BatchError::Store(err)) => Err(err),
         }
-        if let Err(err) = self.handler.handle(&txn, event).await {
-            if let Err(rollback) = txn.rollback().await {
-                tracing::warn!(error = %rollback, "rollback after handler failure failed");
-            }
-            return Err(err.into());
-        }
-        let row = inbox::ActiveModel {
-            consumer: Set(self.spec.name.clone()),
-            event_id: Set(event.id),
-            processed_at: Set(Utc::now()),
-        };
-        inbox::Entity::insert(row)
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
-        self.handler.committed(&self.db, event).await;
-        Ok(Outcome::Applied)
     }
 
-    /// Processes deliveries until `shutdown`, backing off on bus or database errors.
-    /// Cancellation is observed only while waiting for a delivery, so an event being
-    /// applied is finished and settled first.
+    /// Applies `events` in order in one transaction: each one the inbox does not have
+    /// yet (nor an earlier one of the batch) is handled and gets its inbox row; then one
+    /// commit, then the handler's `committed` for each applied event. On a handler
+    /// failure nothing is committed and the index of the failing event is returned.
+    async fn apply_batch(&mut self, events: &[&Envelope]) -> Result<Vec<Outcome>, BatchError> {
+        let store = |err: sea_orm::DbErr| BatchError::Store(err.into());
+        let txn = self.db.begin().await.map_err(store)?;
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let mut seen: HashSet<Uuid> = inbox::Entity::find()
+            .filter(inbox::Column::Consumer.eq(&self.spec.name))
+            .filter(inbox::Column::EventId.is_in(ids))
+            .all(&txn)
+            .await
+            .map_err(store)?
+            .into_iter()
+            .map(|row| row.event_id)
+            .collect();
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut rows = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            if !seen.insert(event.id) {
+                outcomes.push(Outcome::Duplicate);
+                continue;
+            }
+            let span = tracing::info_span!(
+                "event handle",
+                otel.kind = "consumer",
+                consumer = %self.spec.name,
+                event_type = %event.event_type,
+            );
+            if let Some(traceparent) = &event.traceparent {
+                agora_telemetry::continue_from(&span, traceparent);
+            }
+            let handled = self.handler.handle(&txn, event).instrument(span).await;
+            if let Err(error) = handled {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback after handler failure failed");
+                }
+                return Err(BatchError::Handler { index, error });
+            }
+            rows.push(inbox::ActiveModel {
+                consumer: Set(self.spec.name.clone()),
+                event_id: Set(event.id),
+                processed_at: Set(Utc::now()),
+            });
+            outcomes.push(Outcome::Applied);
+        }
+        if !rows.is_empty() {
+            inbox::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(store)?;
+        }
+        txn.commit().await.map_err(store)?;
+        for (event, outcome) in events.iter().zip(&outcomes) {
+            super::metrics::handled(&self.spec.name, *outcome, event.time);
+            if *outcome == Outcome::Applied {
+                self.handler.committed(&self.db, event).await;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Processes deliveries until `shutdown`, a batch at a time, backing off on bus
+    /// errors. Cancellation is observed between batches and while waiting to retry; a
+    /// batch left unsettled then is delivered again, in order, to the next run.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut failures = 0;
         loop {
             let received = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                received = self.receive() => received,
+                received = self.stream.next_batch(self.batch) => received,
             };
-            let result = match received {
-                Ok(delivery) => self.process_delivery(delivery).await,
-                Err(err) => Err(err),
-            };
-            match result {
-                Ok(_) => failures = 0,
+            match received {
+                Ok(batch) => {
+                    failures = 0;
+                    if !self.settle_batch(batch.into(), &shutdown).await {
+                        break;
+                    }
+                }
                 Err(err) => {
                     failures += 1;
                     let delay = self.retry.delay(failures);
@@ -206,6 +292,150 @@ impl Consumer {
                     }
                 }
             }
+        }
+    }
+
+    /// Applies and settles `queue` in order: the longest prefix that applies goes in one
+    /// transaction and is acknowledged; a failing head is retried in place (the rest
+    /// held) until it applies or is dead-lettered. Returns `false` if `shutdown` came
+    /// first, leaving the rest unsettled.
+    async fn settle_batch(
+        &mut self,
+        mut queue: VecDeque<Delivery>,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        // Failed attempts of the head in this run, and store failures in a row.
+        let (mut head_failures, mut store_failures) = (0u32, 0u32);
+        let mut limit = queue.len();
+        while !queue.is_empty() {
+            let events: Vec<&Envelope> = queue.iter().take(limit).map(|d| &d.envelope).collect();
+            let failure = match self.apply_batch(&events).await {
+                Ok(outcomes) => {
+                    let settled: Vec<Delivery> = queue.drain(..outcomes.len()).collect();
+                    for result in join_all(settled.into_iter().map(Delivery::ack)).await {
+                        if let Err(err) = result {
+                            // Applied and committed: a redelivery is a harmless duplicate.
+                            tracing::warn!(consumer = %self.spec.name, error = %err, "ack failed");
+                        }
+                    }
+                    (head_failures, store_failures, limit) = (0, 0, queue.len());
+                    continue;
+                }
+                Err(BatchError::Handler { index, .. }) if index > 0 => {
+                    // Apply what precedes the failing event first, then face it alone.
+                    limit = index;
+                    continue;
+                }
+                Err(BatchError::Handler { error, .. }) => {
+                    if matches!(error, HandlerError::Retry(_)) && self.db.ping().await.is_err() {
+                        store_failures += 1;
+                        Failure::Store(error.to_string(), store_failures)
+                    } else {
+                        head_failures += 1;
+                        Failure::Head(error, head_failures)
+                    }
+                }
+                Err(BatchError::Store(err)) => {
+                    store_failures += 1;
+                    Failure::Store(err.to_string(), store_failures)
+                }
+            };
+            let delay = match failure {
+                Failure::Head(error, failures) => {
+                    let head = &queue[0];
+                    let attempts = head.attempt.saturating_sub(1) + failures;
+                    let retryable = matches!(error, HandlerError::Retry(_));
+                    if !retryable || attempts >= self.spec.max_deliver {
+                        if !self
+                            .dead_letter_head(&mut queue, attempts, &error, shutdown)
+                            .await
+                        {
+                            return false;
+                        }
+                        (head_failures, limit) = (0, queue.len());
+                        continue;
+                    }
+                    tracing::warn!(
+                        consumer = %self.spec.name, event_id = %head.envelope.id, attempts,
+                        error = %error, "event handler failed; will retry"
+                    );
+                    self.retry.delay(attempts)
+                }
+                Failure::Store(error, failures) => {
+                    tracing::warn!(consumer = %self.spec.name, %error, failures, "database failed; will retry");
+                    self.retry.delay(failures)
+                }
+            };
+            if !hold(&queue, delay, shutdown).await {
+                return false;
+            }
+            limit = queue.len();
+        }
+        true
+    }
+
+    /// Records the head of `queue` as a dead letter (retrying in place until the record
+    /// is stored) and terminates it. Returns `false` if `shutdown` came first.
+    async fn dead_letter_head(
+        &mut self,
+        queue: &mut VecDeque<Delivery>,
+        attempts: u32,
+        error: &HandlerError,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let mut failures = 0;
+        loop {
+            match queue[0].dead_letter(attempts, &error.to_string()).await {
+                Ok(()) => break,
+                Err(err) => {
+                    failures += 1;
+                    tracing::warn!(consumer = %self.spec.name, error = %err, "could not record a dead letter; will retry");
+                    if !hold(queue, self.retry.delay(failures), shutdown).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        if let Some(head) = queue.pop_front() {
+            super::metrics::handled(&self.spec.name, Outcome::DeadLettered, head.envelope.time);
+            tracing::error!(
+                consumer = %self.spec.name, event_id = %head.envelope.id, attempts,
+                error = %error, "event dead-lettered"
+            );
+            if let Err(err) = head.term().await {
+                // Recorded already; if it comes back, the record is deduplicated.
+                tracing::warn!(consumer = %self.spec.name, error = %err, "term failed");
+            }
+        }
+        true
+    }
+}
+
+/// Why the head of a batch did not apply, and how many times in a row.
+enum Failure {
+    /// The handler failed on the event itself.
+    Head(HandlerError, u32),
+    /// The database failed (or was down when the handler failed).
+    Store(String, u32),
+}
+
+/// Waits `delay` (or until `shutdown`, returning `false`), keeping `held` deliveries
+/// from being handed out again meanwhile.
+async fn hold(held: &VecDeque<Delivery>, delay: Duration, shutdown: &CancellationToken) -> bool {
+    let until = tokio::time::Instant::now() + delay;
+    loop {
+        for delivery in held {
+            if let Err(err) = delivery.progress().await {
+                tracing::debug!(error = %err, "could not extend a held delivery");
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            return true;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep((until - now).min(PROGRESS_EVERY)) => {}
         }
     }
 }

@@ -4,10 +4,16 @@
 //! unique envelope id deduplicates, like JetStream's duplicate window but forever);
 //! each durable consumer has a row in `consumer_cursor` (everything up to `floor` is
 //! settled; `pending_seq`/`attempts` count deliveries of the event after it), and
-//! given-up events go to `dead_letter`. Delivery is in order, one event in flight per
-//! consumer. An unsettled delivery is leased in memory for `ack_wait` (or the nak
-//! delay); when the lease lapses, or the process restarts and loses it, the event is
-//! delivered again, so a crash between receipt and ack loses nothing.
+//! given-up events go to `dead_letter` with their attempts and last error. Delivery is in
+//! order, one event in flight per consumer. An unsettled delivery is leased in memory for
+//! `ack_wait` (or the nak delay); when the lease lapses, or the process restarts and
+//! loses it, the event is delivered again, so a crash between receipt and ack loses
+//! nothing.
+//!
+//! Dead letters are a table rather than a stream: `agora events dead-letters`, `replay`
+//! and `stats` open the same SQLite file (beside a running `agora dev`) and work as they
+//! do on JetStream. A replay appends the event to the log again, addressed to the one
+//! consumer (`replay_for`), which the running consumer picks up at its next poll.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,14 +21,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, Index, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, Index, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Schema,
+    DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Schema,
 };
 use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 
+use super::admin::{Applied, ConsumerStats, DeadLetter, EventAdmin, ReplaySelection};
 use super::bus::{BusTuning, ConsumerSpec, Delivery, EventBus, EventStream, Naming, Settle};
 use super::envelope::Envelope;
 use super::error::EventError;
@@ -46,6 +54,8 @@ mod log {
             #[sea_orm(column_type = "Text")]
             pub payload: String,
             pub stored_at: DateTimeUtc,
+            /// A replay's one consumer (durable name); `None` for a published event.
+            pub replay_for: Option<String>,
         }
 
         #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -88,6 +98,9 @@ mod log {
             pub seq: i64,
             pub event_id: Uuid,
             pub dead_at: DateTimeUtc,
+            pub attempts: i32,
+            #[sea_orm(column_type = "Text")]
+            pub error: String,
         }
 
         #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -148,6 +161,18 @@ impl EmbeddedBus {
         ] {
             db.execute(table.if_not_exists()).await?;
         }
+        // Columns added after the first release, for logs created before them.
+        for column in [
+            "ALTER TABLE event ADD COLUMN replay_for TEXT NULL",
+            "ALTER TABLE dead_letter ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE dead_letter ADD COLUMN error TEXT NOT NULL DEFAULT ''",
+        ] {
+            if let Err(err) = db.execute_unprepared(column).await
+                && !err.to_string().contains("duplicate column")
+            {
+                return Err(err.into());
+            }
+        }
         // Consumers read one stream in `seq` order; the log interleaves all streams.
         db.execute(
             Index::create()
@@ -168,6 +193,30 @@ impl EmbeddedBus {
                 leases: Mutex::new(HashMap::new()),
             }),
         })
+    }
+}
+
+impl EmbeddedBus {
+    /// Creates `spec`'s cursor at the start of its stream unless it has one; returns
+    /// whether it did.
+    async fn ensure_cursor(&self, spec: &ConsumerSpec) -> Result<bool, EventError> {
+        let naming = &self.inner.naming;
+        let cursor = consumer_cursor::ActiveModel {
+            durable: Set(naming.durable(spec)),
+            stream: Set(naming.stream(&spec.domain)),
+            floor: Set(0),
+            pending_seq: Set(None),
+            attempts: Set(0),
+        };
+        let inserted = consumer_cursor::Entity::insert(cursor)
+            .on_conflict(
+                OnConflict::column(consumer_cursor::Column::Durable)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.inner.db)
+            .await?;
+        Ok(inserted > 0)
     }
 }
 
@@ -197,6 +246,7 @@ impl EventBus for EmbeddedBus {
             subject: Set(self.inner.naming.subject(&envelope.event_type)),
             payload: Set(serde_json::to_string(envelope)?),
             stored_at: Set(Utc::now()),
+            replay_for: Set(None),
             ..Default::default()
         };
         event::Entity::insert(row)
@@ -216,27 +266,13 @@ impl EventBus for EmbeddedBus {
         let naming = &self.inner.naming;
         let durable = naming.durable(spec);
         let stream = naming.stream(&spec.domain);
-        let cursor = consumer_cursor::ActiveModel {
-            durable: Set(durable.clone()),
-            stream: Set(stream.clone()),
-            floor: Set(0),
-            pending_seq: Set(None),
-            attempts: Set(0),
-        };
-        consumer_cursor::Entity::insert(cursor)
-            .on_conflict(
-                OnConflict::column(consumer_cursor::Column::Durable)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.inner.db)
-            .await?;
+        self.ensure_cursor(spec).await?;
         Ok(Box::new(EmbeddedStream {
             inner: self.inner.clone(),
             durable,
             stream,
             subjects: spec.event_types.iter().map(|t| naming.subject(t)).collect(),
-            max_deliver: spec.max_deliver.max(1),
+            max_deliver: Ord::max(spec.max_deliver, 1),
         }))
     }
 
@@ -317,6 +353,11 @@ impl EmbeddedStream {
             if !self.subjects.is_empty() {
                 query = query.filter(event::Column::Subject.is_in(self.subjects.iter().cloned()));
             }
+            query = query.filter(
+                event::Column::ReplayFor
+                    .is_null()
+                    .or(event::Column::ReplayFor.eq(&self.durable)),
+            );
             let Some(next) = query.order_by_asc(event::Column::Seq).one(db).await? else {
                 if cursor.pending_seq.is_none() && newest > cursor.floor {
                     advance(db, &self.durable, newest).await?;
@@ -338,13 +379,17 @@ impl EmbeddedStream {
                 Ok(envelope) if attempt <= self.max_deliver => envelope,
                 Ok(_) => {
                     tracing::error!(event_id = %next.id, "deliveries exhausted without a settlement; dead-lettered");
-                    dead_letter_and_advance(db, &self.durable, &next).await?;
+                    let error = "deliveries exhausted without a settlement";
+                    record_dead_letter(db, &self.durable, &next, attempt - 1, error).await?;
+                    advance(db, &self.durable, next.seq).await?;
                     leases.remove(&self.durable);
                     continue;
                 }
                 Err(err) => {
                     tracing::error!(event_id = %next.id, error = %err, "undecodable event; dead-lettered");
-                    dead_letter_and_advance(db, &self.durable, &next).await?;
+                    let error = format!("undecodable: {err}");
+                    record_dead_letter(db, &self.durable, &next, attempt, &error).await?;
+                    advance(db, &self.durable, next.seq).await?;
                     leases.remove(&self.durable);
                     continue;
                 }
@@ -370,9 +415,11 @@ impl EmbeddedStream {
                 durable: self.durable.clone(),
                 event: next,
             };
+            let stream_seq = u64::try_from(settle.event.seq).unwrap_or(0);
             return Ok(Claim::Ready(Box::new(Delivery::new(
                 envelope,
                 attempt,
+                stream_seq,
                 Box::new(settle),
             ))));
         }
@@ -408,18 +455,22 @@ async fn advance(db: &impl ConnectionTrait, durable: &str, seq: i64) -> Result<(
     Ok(())
 }
 
-/// Records `event` as a dead letter of `durable` and moves past it.
+/// Records `event` as a dead letter of `durable` (once: a second record is dropped).
 #[tracing::instrument(skip_all)]
-async fn dead_letter_and_advance(
+async fn record_dead_letter(
     db: &impl ConnectionTrait,
     durable: &str,
     event: &event::Model,
+    attempts: u32,
+    error: &str,
 ) -> Result<(), DbErr> {
     let row = dead_letter::ActiveModel {
         durable: Set(durable.to_owned()),
         seq: Set(event.seq),
         event_id: Set(event.id),
         dead_at: Set(Utc::now()),
+        attempts: Set(i32::try_from(attempts).unwrap_or(i32::MAX)),
+        error: Set(error.to_owned()),
     };
     dead_letter::Entity::insert(row)
         .on_conflict(
@@ -429,7 +480,7 @@ async fn dead_letter_and_advance(
         )
         .exec_without_returning(db)
         .await?;
-    advance(db, durable, event.seq).await
+    Ok(())
 }
 
 /// Settles one embedded delivery.
@@ -474,10 +525,191 @@ impl Settle for EmbeddedSettle {
         Ok(())
     }
 
+    async fn dead_letter(&self, attempts: u32, error: &str) -> Result<(), EventError> {
+        record_dead_letter(&self.inner.db, &self.durable, &self.event, attempts, error).await?;
+        Ok(())
+    }
+
     async fn term(self: Box<Self>) -> Result<(), EventError> {
         let mut leases = self.inner.leases.lock().await;
-        dead_letter_and_advance(&self.inner.db, &self.durable, &self.event).await?;
+        advance(&self.inner.db, &self.durable, self.event.seq).await?;
         self.release(&mut leases);
         Ok(())
+    }
+
+    async fn progress(&self) -> Result<(), EventError> {
+        let mut leases = self.inner.leases.lock().await;
+        if let Some(lease) = leases.get_mut(&self.durable)
+            && lease.seq == self.event.seq
+        {
+            lease.until = Instant::now() + self.inner.tuning.ack_wait;
+        }
+        Ok(())
+    }
+}
+
+/// A dead letter as `dead-letters` lists it: the row, its id (SQLite's rowid), and the
+/// logged event it points at.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct DeadLetterRow {
+    id: i64,
+    durable: String,
+    seq: i64,
+    dead_at: chrono::DateTime<Utc>,
+    attempts: i32,
+    error: String,
+    stream: Option<String>,
+    subject: Option<String>,
+    payload: Option<String>,
+}
+
+impl EmbeddedBus {
+    /// Every dead letter with its logged event, oldest first.
+    async fn dead_letter_rows(&self) -> Result<Vec<DeadLetterRow>, EventError> {
+        let sql = "SELECT d.rowid AS id, d.durable, d.seq, d.dead_at, d.attempts, d.error, \
+                   e.stream, e.subject, e.payload \
+                   FROM dead_letter d LEFT JOIN event e ON e.seq = d.seq ORDER BY d.rowid";
+        let db = &self.inner.db;
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+        Ok(DeadLetterRow::find_by_statement(statement).all(db).await?)
+    }
+
+    /// Figures of one consumer.
+    async fn consumer_stats(&self, spec: &ConsumerSpec) -> Result<ConsumerStats, EventError> {
+        let db = &self.inner.db;
+        let naming = &self.inner.naming;
+        let durable = naming.durable(spec);
+        let cursor = consumer_cursor::Entity::find_by_id(durable.clone())
+            .one(db)
+            .await?;
+        let dead_lettered = dead_letter::Entity::find()
+            .filter(dead_letter::Column::Durable.eq(&durable))
+            .count(db)
+            .await?;
+        let Some(cursor) = cursor else {
+            return Ok(ConsumerStats {
+                consumer: durable,
+                pending: 0,
+                in_flight: 0,
+                redelivered: 0,
+                dead_lettered,
+                lag: Duration::ZERO,
+            });
+        };
+        let mut waiting = event::Entity::find()
+            .filter(event::Column::Stream.eq(naming.stream(&spec.domain)))
+            .filter(event::Column::Seq.gt(cursor.floor))
+            .filter(
+                event::Column::ReplayFor
+                    .is_null()
+                    .or(event::Column::ReplayFor.eq(&durable)),
+            );
+        if !spec.event_types.is_empty() {
+            waiting = waiting.filter(
+                event::Column::Subject.is_in(spec.event_types.iter().map(|t| naming.subject(t))),
+            );
+        }
+        let pending = waiting.clone().count(db).await?;
+        let oldest = waiting.order_by_asc(event::Column::Seq).one(db).await?;
+        let in_flight = u64::from(cursor.pending_seq.is_some());
+        Ok(ConsumerStats {
+            consumer: durable,
+            pending,
+            in_flight,
+            // The log keeps the attempts of the event in flight only.
+            redelivered: u64::try_from(cursor.attempts.saturating_sub(1)).unwrap_or(0) * in_flight,
+            dead_lettered,
+            lag: oldest
+                .map(|e| (Utc::now() - e.stored_at).to_std().unwrap_or_default())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[async_trait]
+impl EventAdmin for EmbeddedBus {
+    async fn apply(&self, consumers: &[ConsumerSpec]) -> Result<Vec<Applied>, EventError> {
+        let mut applied = vec![Applied {
+            object: "streams".to_owned(),
+            outcome: "unchanged (the embedded log keeps every stream in one table)".to_owned(),
+        }];
+        for spec in consumers {
+            let created = self.ensure_cursor(spec).await?;
+            applied.push(Applied {
+                object: format!("consumer {}", self.inner.naming.durable(spec)),
+                outcome: if created { "created" } else { "unchanged" }.to_owned(),
+            });
+        }
+        Ok(applied)
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, EventError> {
+        Ok(self
+            .dead_letter_rows()
+            .await?
+            .into_iter()
+            .map(|row| DeadLetter {
+                id: u64::try_from(row.id).unwrap_or(0),
+                consumer: row.durable,
+                event: row
+                    .payload
+                    .and_then(|payload| serde_json::from_str(&payload).ok()),
+                stream_seq: u64::try_from(row.seq).unwrap_or(0),
+                attempts: u32::try_from(row.attempts).unwrap_or(0),
+                error: row.error,
+                dead_at: row.dead_at,
+            })
+            .collect())
+    }
+
+    async fn replay(&self, selection: &ReplaySelection) -> Result<usize, EventError> {
+        let db = &self.inner.db;
+        let mut replayed = 0;
+        for row in self.dead_letter_rows().await? {
+            let (Some(stream), Some(subject), Some(payload)) =
+                (row.stream, row.subject, row.payload)
+            else {
+                continue;
+            };
+            let chosen = match selection {
+                ReplaySelection::Id(id) => u64::try_from(row.id).is_ok_and(|rowid| rowid == *id),
+                ReplaySelection::Event(id) => serde_json::from_str::<Envelope>(&payload)
+                    .is_ok_and(|envelope| envelope.id == *id),
+                ReplaySelection::All => true,
+            };
+            if !chosen {
+                continue;
+            }
+            let copy = event::ActiveModel {
+                // The log's own key; the envelope inside keeps the event's id.
+                id: Set(uuid::Uuid::now_v7()),
+                stream: Set(stream),
+                subject: Set(subject),
+                payload: Set(payload),
+                stored_at: Set(Utc::now()),
+                replay_for: Set(Some(row.durable)),
+                ..Default::default()
+            };
+            event::Entity::insert(copy)
+                .exec_without_returning(db)
+                .await?;
+            let delete = sea_orm::Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "DELETE FROM dead_letter WHERE rowid = ?",
+                [row.id.into()],
+            );
+            db.execute_raw(delete).await?;
+            replayed += 1;
+        }
+        self.inner.changed.notify_waiters();
+        Ok(replayed)
+    }
+
+    async fn stats(&self, consumers: &[ConsumerSpec]) -> Result<Vec<ConsumerStats>, EventError> {
+        let mut all = Vec::with_capacity(consumers.len());
+        for spec in consumers {
+            all.push(self.consumer_stats(spec).await?);
+        }
+        Ok(all)
     }
 }

@@ -37,10 +37,15 @@ pub struct Envelope {
     pub datacontenttype: String,
     /// The payload, owned by the publishing domain.
     pub data: serde_json::Value,
+    /// The W3C trace context of the change that caused the event (the CloudEvents
+    /// distributed-tracing extension), so its publication and handling join that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Envelope {
-    /// Wraps a payload in a fresh envelope (new UUIDv7 id, time now).
+    /// Wraps a payload in a fresh envelope (new UUIDv7 id, time now, the current span's
+    /// trace context).
     ///
     /// A payload that cannot be represented as JSON (a map with non-string keys) becomes
     /// `null` and is logged; payloads are plain structs, so that is a programming error.
@@ -63,6 +68,7 @@ impl Envelope {
             subject: subject.to_string(),
             datacontenttype: CONTENT_TYPE.to_owned(),
             data,
+            traceparent: agora_telemetry::traceparent(&tracing::Span::current()),
         }
     }
 

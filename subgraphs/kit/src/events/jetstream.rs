@@ -1,41 +1,55 @@
 //! The production event bus: NATS JetStream.
 //!
-//! One stream per publishing domain (file storage, two-minute duplicate window keyed by
-//! `Nats-Msg-Id`), durable pull consumers with explicit ack and one message in flight
-//! (so delivery is in order, as on the embedded bus), and a `DEADLETTER` stream that
-//! receives, under `deadletter.<durable>`, every event a consumer gave up on.
+//! Streams and consumers are those of [`super::topology`]. A consumer's deliveries are
+//! pulled in batches and handed out in stream order. Order survives a crash too: a
+//! consumer opened while deliveries of a previous run are still unsettled (the server
+//! hands them out again only when their ack wait runs out) holds back newer events until
+//! those have come back and been settled, so a restart never lets an event overtake an
+//! earlier one. Events a consumer gives up on are copied, with the consumer, attempts
+//! and last error, to `DEADLETTER` under `deadletter.<durable>`; the server's
+//! max-deliveries advisories land there too.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::HeaderMap;
 use async_nats::jetstream::{
     self, AckKind,
-    consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
+    consumer::{PullConsumer, pull},
     context::{PublishError, PublishErrorKind},
     message::PublishMessage,
-    stream::{Config as StreamConfig, StorageType},
+    stream::Config as StreamConfig,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use serde::Deserialize;
+use tokio::time::Instant;
 
+use super::admin::{
+    ATTEMPTS_HEADER, Applied, CONSUMER_HEADER, ConsumerStats, DeadLetter, ERROR_HEADER, EventAdmin,
+    ReplaySelection, STREAM_SEQ_HEADER,
+};
 use super::bus::{BusTuning, ConsumerSpec, Delivery, EventBus, EventStream, Naming, Settle};
 use super::envelope::Envelope;
 use super::error::EventError;
 use super::live::{LiveHub, NatsHub};
-
-/// The domain whose stream holds dead letters.
-const DEAD_LETTER_DOMAIN: &str = "deadletter";
-
-/// How long the server keeps deduplicating a message id.
-const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+use super::topology::{self, DEAD_LETTER_DOMAIN, DOMAINS};
 
 /// How long one pull request waits on the server; bounds how long a request abandoned by
 /// a dropped consumer can still take a delivery (which then waits out its ack wait).
 const PULL_EXPIRES: Duration = Duration::from_secs(10);
 
+/// How long a pull waits while newer events are held back, between looks at whether the
+/// previous run's deliveries are settled.
+const HOLD_POLL: Duration = Duration::from_millis(200);
+
 /// JetStream behind [`EventBus`].
 pub struct JetStreamBus {
-    /// The JetStream API over one NATS connection (which reconnects by itself).
+    /// The NATS connection (which reconnects by itself).
+    client: async_nats::Client,
+    /// The JetStream API over it.
     js: jetstream::Context,
     /// Stream, subject and consumer names.
     naming: Naming,
@@ -55,7 +69,8 @@ impl JetStreamBus {
         let client = async_nats::connect(url).await.map_err(EventError::bus)?;
         Ok(JetStreamBus {
             live: Arc::new(NatsHub::new(client.clone(), namespace)),
-            js: jetstream::new(client),
+            js: jetstream::new(client.clone()),
+            client,
             naming: Naming::new(namespace),
             tuning,
         })
@@ -65,27 +80,178 @@ impl JetStreamBus {
     async fn publish_once(&self, envelope: &Envelope) -> Result<(), PublishError> {
         let payload = serde_json::to_vec(envelope)
             .map_err(|err| PublishError::with_source(PublishErrorKind::Other, err))?;
-        publish_acked(
-            &self.js,
-            self.naming.subject(&envelope.event_type),
-            &envelope.id.to_string(),
-            payload,
-        )
-        .await
+        let message = PublishMessage::build()
+            .payload(payload.into())
+            .message_id(envelope.id.to_string());
+        publish_acked(&self.js, self.naming.subject(&envelope.event_type), message).await
+    }
+
+    /// Creates `domain`'s stream, or updates it where it differs from the topology.
+    async fn apply_stream(&self, domain: &str) -> Result<&'static str, EventError> {
+        let config = topology::stream_config(&self.naming, domain);
+        let Ok(mut stream) = self.js.get_stream(&config.name).await else {
+            self.js
+                .create_stream(config)
+                .await
+                .map_err(EventError::bus)?;
+            return Ok("created");
+        };
+        let current = stream.info().await.map_err(EventError::bus)?.config.clone();
+        if same_stream(&current, &config) {
+            return Ok("unchanged");
+        }
+        self.js
+            .update_stream(config)
+            .await
+            .map_err(EventError::bus)?;
+        Ok("updated")
+    }
+
+    /// Creates `spec`'s durable consumer, or updates it where it differs from the
+    /// topology (servers before 2.10 refuse updates: the old one is kept and said so).
+    async fn apply_consumer(
+        &self,
+        spec: &ConsumerSpec,
+    ) -> Result<(PullConsumer, String), EventError> {
+        let config = topology::consumer_config(&self.naming, spec, &self.tuning);
+        let durable = self.naming.durable(spec);
+        let stream = self
+            .js
+            .get_stream(self.naming.stream(&spec.domain))
+            .await
+            .map_err(EventError::bus)?;
+        let existing: Option<PullConsumer> = stream.get_consumer(&durable).await.ok();
+        if let Some(consumer) = &existing
+            && same_consumer(&consumer.cached_info().config, &config)
+        {
+            return Ok((consumer.clone(), "unchanged".to_owned()));
+        }
+        match stream.create_consumer(config).await {
+            Ok(consumer) => {
+                let outcome = if existing.is_some() {
+                    "updated"
+                } else {
+                    "created"
+                };
+                Ok((consumer, outcome.to_owned()))
+            }
+            Err(err) => match existing {
+                Some(consumer) => {
+                    tracing::warn!(error = %err, %durable, "the server kept the consumer's old settings");
+                    Ok((consumer, format!("kept the old settings ({err})")))
+                }
+                None => Err(EventError::bus(err)),
+            },
+        }
+    }
+
+    /// The `DEADLETTER` stream, if it exists yet.
+    async fn dead_letter_stream(&self) -> Option<jetstream::stream::Stream> {
+        self.js
+            .get_stream(self.naming.stream(DEAD_LETTER_DOMAIN))
+            .await
+            .ok()
+    }
+
+    /// The dead letter at `seq` of `DEADLETTER`, read back from either kind of record.
+    async fn read_dead_letter(
+        &self,
+        dead_letters: &jetstream::stream::Stream,
+        seq: u64,
+    ) -> Result<Option<DeadLetter>, EventError> {
+        let Ok(message) = dead_letters.get_raw_message(seq).await else {
+            // Deleted (replayed) or aged out.
+            return Ok(None);
+        };
+        let dead_at = from_nats_time(message.time);
+        if message.subject.starts_with("$JS.EVENT.ADVISORY.") {
+            let advisory: MaxDeliveries = serde_json::from_slice(&message.payload)?;
+            let event = match self.js.get_stream(&advisory.stream).await {
+                Ok(stream) => match stream.get_raw_message(advisory.stream_seq).await {
+                    Ok(original) => serde_json::from_slice(&original.payload).ok(),
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            return Ok(Some(DeadLetter {
+                id: seq,
+                consumer: advisory.consumer,
+                event,
+                stream_seq: advisory.stream_seq,
+                attempts: advisory.deliveries,
+                error: "deliveries exhausted without a settlement (the consumer crashed or \
+                        timed out each time)"
+                    .to_owned(),
+                dead_at,
+            }));
+        }
+        let header = |name: &str| {
+            message
+                .headers
+                .get(name)
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default()
+        };
+        Ok(Some(DeadLetter {
+            id: seq,
+            consumer: header(CONSUMER_HEADER),
+            event: serde_json::from_slice(&message.payload).ok(),
+            stream_seq: header(STREAM_SEQ_HEADER).parse().unwrap_or(0),
+            attempts: header(ATTEMPTS_HEADER).parse().unwrap_or(0),
+            error: header(ERROR_HEADER),
+            dead_at,
+        }))
     }
 }
 
-/// Publishes with a message id and awaits the PubAck (duplicates are acked too).
+/// The server's `io.nats.jetstream.advisory.v1.max_deliver` advisory.
+#[derive(Deserialize)]
+struct MaxDeliveries {
+    stream: String,
+    consumer: String,
+    stream_seq: u64,
+    deliveries: u32,
+}
+
+/// Whether the settings the topology owns are already those of `current`.
+fn same_stream(current: &StreamConfig, wanted: &StreamConfig) -> bool {
+    let mut subjects = current.subjects.clone();
+    let mut wanted_subjects = wanted.subjects.clone();
+    subjects.sort();
+    wanted_subjects.sort();
+    subjects == wanted_subjects
+        && current.storage == wanted.storage
+        && current.retention == wanted.retention
+        && current.duplicate_window == wanted.duplicate_window
+        && current.max_age == wanted.max_age
+        && current.max_bytes == wanted.max_bytes
+        && current.discard == wanted.discard
+}
+
+/// Whether the settings the topology owns are already those of `current`.
+fn same_consumer(current: &jetstream::consumer::Config, wanted: &pull::Config) -> bool {
+    current.ack_wait == wanted.ack_wait
+        && current.max_deliver == wanted.max_deliver
+        && current.backoff == wanted.backoff
+        && current.max_ack_pending == wanted.max_ack_pending
+        && current.filter_subject == wanted.filter_subject
+        // Servers before 2.10 ignore a list of filters and report none.
+        && (current.filter_subjects == wanted.filter_subjects
+            || (current.filter_subjects.is_empty() && current.filter_subject.is_empty()))
+}
+
+/// A NATS timestamp as chrono's.
+fn from_nats_time(time: async_nats::datetime::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp_nanos(i64::try_from(time.unix_timestamp_nanos()).unwrap_or(0))
+}
+
+/// Publishes and awaits the PubAck (duplicates are acked too).
 async fn publish_acked(
     js: &jetstream::Context,
     subject: String,
-    message_id: &str,
-    payload: Vec<u8>,
+    message: PublishMessage,
 ) -> Result<(), PublishError> {
-    let publish = PublishMessage::build()
-        .payload(payload.into())
-        .message_id(message_id);
-    js.send_publish(subject, publish).await?.await?;
+    js.send_publish(subject, message).await?.await?;
     Ok(())
 }
 
@@ -104,142 +270,440 @@ impl EventBus for JetStreamBus {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(events = envelopes.len()))]
+    async fn publish_all(&self, envelopes: &[Envelope]) -> (usize, Option<EventError>) {
+        // All sent first, then the acks in order: one round trip for the batch, not one
+        // per event. A connection keeps publish order, so the stream keeps the batch's.
+        let mut acks = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let payload = match serde_json::to_vec(envelope) {
+                Ok(payload) => payload,
+                Err(err) => {
+                    acks.push(Err(EventError::from(err)));
+                    break;
+                }
+            };
+            let message = PublishMessage::build()
+                .payload(payload.into())
+                .message_id(envelope.id.to_string());
+            let subject = self.naming.subject(&envelope.event_type);
+            match self.js.send_publish(subject, message).await {
+                Ok(ack) => acks.push(Ok(ack)),
+                Err(err) => {
+                    acks.push(Err(EventError::bus(err)));
+                    break;
+                }
+            }
+        }
+        let mut published = 0;
+        for ack in acks {
+            let acked = match ack {
+                Ok(ack) => ack.await.map(|_| ()),
+                Err(err) => return (published, Some(err)),
+            };
+            match acked {
+                Ok(()) => published += 1,
+                Err(err) if err.kind() == PublishErrorKind::StreamNotFound => {
+                    // A publisher that forgot ensure_stream: create it; the relay retries.
+                    if let Err(err) = self.ensure_stream(envelopes[published].domain()).await {
+                        return (published, Some(err));
+                    }
+                    return (published, Some(EventError::bus(err)));
+                }
+                Err(err) => return (published, Some(EventError::bus(err))),
+            }
+        }
+        (published, None)
+    }
+
     #[tracing::instrument(skip_all, fields(consumer = %spec.name, domain = %spec.domain))]
     async fn subscribe(&self, spec: &ConsumerSpec) -> Result<Box<dyn EventStream>, EventError> {
         self.ensure_stream(&spec.domain).await?;
         self.ensure_stream(DEAD_LETTER_DOMAIN).await?;
+        let (consumer, _) = self.apply_consumer(spec).await?;
         let durable = self.naming.durable(spec);
-        let subjects: Vec<String> = spec
-            .event_types
-            .iter()
-            .map(|t| self.naming.subject(t))
-            .collect();
-        let mut config = pull::Config {
-            durable_name: Some(durable.clone()),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: self.tuning.ack_wait,
-            // One spare delivery: if copying to the dead letters fails on the last
-            // attempt, the event comes back instead of being dropped by the server.
-            max_deliver: i64::from(spec.max_deliver.max(1)) + 1,
-            max_ack_pending: 1,
-            ..Default::default()
-        };
-        // One subject works on every server; several need 2.10 (older servers ignore the
-        // list, and the stream filters on the client instead).
-        match subjects.as_slice() {
-            [one] => config.filter_subject = one.clone(),
-            _ => config.filter_subjects = subjects.clone(),
+        let info = consumer.cached_info();
+        // Deliveries of a previous run still unsettled: hold back what comes after them.
+        let hold = (info.num_ack_pending > 0).then(|| Hold {
+            up_to: info.delivered.stream_sequence,
+            deadline: Instant::now()
+                + topology::longest_redelivery(&info.config.backoff, info.config.ack_wait)
+                + self.tuning.ack_wait,
+            held: VecDeque::new(),
+            progressed: Instant::now(),
+        });
+        if let Some(hold) = &hold {
+            tracing::info!(%durable, up_to = hold.up_to, "a previous run left deliveries unsettled; holding newer events until they are");
         }
-        let stream = self
-            .js
-            .get_stream(self.naming.stream(&spec.domain))
-            .await
-            .map_err(EventError::bus)?;
-        let consumer: PullConsumer = match stream.create_consumer(config).await {
-            Ok(consumer) => consumer,
-            Err(err) => {
-                // Servers before 2.10 refuse to update a durable; keep the existing one.
-                tracing::warn!(error = %err, %durable, "could not create or update consumer; using the existing one");
-                stream
-                    .get_consumer(&durable)
-                    .await
-                    .map_err(EventError::bus)?
-            }
-        };
         Ok(Box::new(JetStreamStream {
             js: self.js.clone(),
             consumer,
-            subjects,
+            subjects: spec
+                .event_types
+                .iter()
+                .map(|t| self.naming.subject(t))
+                .collect(),
             dead_letter_subject: self
                 .naming
                 .subject(&format!("{DEAD_LETTER_DOMAIN}.{durable}")),
             durable,
+            ack_wait: self.tuning.ack_wait,
+            ready: VecDeque::new(),
+            hold,
         }))
     }
 
     #[tracing::instrument(skip_all, fields(domain = %domain))]
     async fn ensure_stream(&self, domain: &str) -> Result<(), EventError> {
-        let config = StreamConfig {
-            name: self.naming.stream(domain),
-            subjects: vec![format!("{}.>", self.naming.subject(domain))],
-            storage: StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            ..Default::default()
-        };
-        self.js
-            .get_or_create_stream(config)
-            .await
-            .map_err(EventError::bus)?;
-        Ok(())
+        self.apply_stream(domain).await.map(|_| ())
     }
 
     fn live(&self) -> Arc<dyn LiveHub> {
         self.live.clone()
     }
+
+    fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+#[async_trait]
+impl EventAdmin for JetStreamBus {
+    async fn apply(&self, consumers: &[ConsumerSpec]) -> Result<Vec<Applied>, EventError> {
+        let mut applied = Vec::new();
+        for domain in DOMAINS.iter().copied().chain([DEAD_LETTER_DOMAIN]) {
+            let outcome = self.apply_stream(domain).await?;
+            applied.push(Applied {
+                object: format!("stream {}", self.naming.stream(domain)),
+                outcome: outcome.to_owned(),
+            });
+        }
+        for spec in consumers {
+            let (_, outcome) = self.apply_consumer(spec).await?;
+            applied.push(Applied {
+                object: format!("consumer {}", self.naming.durable(spec)),
+                outcome,
+            });
+        }
+        Ok(applied)
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, EventError> {
+        let Some(mut stream) = self.dead_letter_stream().await else {
+            return Ok(Vec::new());
+        };
+        let state = stream.info().await.map_err(EventError::bus)?.state.clone();
+        let mut letters = Vec::new();
+        if state.messages == 0 {
+            return Ok(letters);
+        }
+        for seq in state.first_sequence..=state.last_sequence {
+            if let Some(letter) = self.read_dead_letter(&stream, seq).await? {
+                letters.push(letter);
+            }
+        }
+        Ok(letters)
+    }
+
+    async fn replay(&self, selection: &ReplaySelection) -> Result<usize, EventError> {
+        let Some(stream) = self.dead_letter_stream().await else {
+            return Ok(0);
+        };
+        let mut replayed = 0;
+        for letter in self.dead_letters().await? {
+            let chosen = match selection {
+                ReplaySelection::Id(id) => letter.id == *id,
+                ReplaySelection::Event(id) => letter.event.as_ref().is_some_and(|e| e.id == *id),
+                ReplaySelection::All => true,
+            };
+            if !chosen {
+                continue;
+            }
+            let Some(event) = &letter.event else {
+                tracing::warn!(
+                    id = letter.id,
+                    "dead letter without its event (aged out); not replayed"
+                );
+                continue;
+            };
+            let message = PublishMessage::build()
+                .payload(serde_json::to_vec(event)?.into())
+                .message_id(format!("replay:{}:{}", letter.consumer, letter.id))
+                .header(CONSUMER_HEADER, letter.consumer.as_str());
+            publish_acked(&self.js, self.naming.subject(&event.event_type), message)
+                .await
+                .map_err(EventError::bus)?;
+            stream
+                .delete_message(letter.id)
+                .await
+                .map_err(EventError::bus)?;
+            replayed += 1;
+        }
+        Ok(replayed)
+    }
+
+    async fn stats(&self, consumers: &[ConsumerSpec]) -> Result<Vec<ConsumerStats>, EventError> {
+        let mut dead_by_subject: HashMap<String, u64> = HashMap::new();
+        if let Some(stream) = self.dead_letter_stream().await {
+            let mut subjects = stream
+                .info_with_subjects(">")
+                .await
+                .map_err(EventError::bus)?;
+            while let Some(entry) = subjects.next().await {
+                let (subject, count) = entry.map_err(EventError::bus)?;
+                dead_by_subject.insert(subject, count as u64);
+            }
+        }
+        let mut all = Vec::new();
+        for spec in consumers {
+            let durable = self.naming.durable(spec);
+            let stream_name = self.naming.stream(&spec.domain);
+            let stream = self
+                .js
+                .get_stream(&stream_name)
+                .await
+                .map_err(EventError::bus)?;
+            let info = stream
+                .consumer_info(&durable)
+                .await
+                .map_err(EventError::bus)?;
+            let pending = info.num_pending + info.num_ack_pending as u64;
+            let lag = if pending == 0 {
+                Duration::ZERO
+            } else {
+                // The oldest unacknowledged event is the first one after the ack floor.
+                let next = info.ack_floor.stream_sequence + 1;
+                let oldest = match &info.config.filter_subject {
+                    subject if !subject.is_empty() => stream
+                        .get_first_raw_message_by_subject(subject, next)
+                        .await
+                        .ok(),
+                    _ => None,
+                };
+                let oldest = match oldest {
+                    Some(message) => Some(message),
+                    None => stream.get_raw_message(next).await.ok(),
+                };
+                oldest
+                    .map(|m| {
+                        (Utc::now() - from_nats_time(m.time))
+                            .to_std()
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default()
+            };
+            let dead_lettered = dead_by_subject
+                .get(
+                    &self
+                        .naming
+                        .subject(&format!("{DEAD_LETTER_DOMAIN}.{durable}")),
+                )
+                .copied()
+                .unwrap_or(0)
+                + dead_by_subject
+                    .get(&topology::max_deliveries_subject(&stream_name, &durable))
+                    .copied()
+                    .unwrap_or(0);
+            all.push(ConsumerStats {
+                consumer: durable,
+                pending,
+                in_flight: info.num_ack_pending as u64,
+                redelivered: info.num_redelivered as u64,
+                dead_lettered,
+                lag,
+            });
+        }
+        Ok(all)
+    }
+}
+
+/// Newer events held back until a previous run's unsettled deliveries are settled.
+struct Hold {
+    /// The last stream sequence the previous run was handed.
+    up_to: u64,
+    /// When to give up waiting (an event whose deliveries the server exhausted never
+    /// comes back): the longest redelivery delay plus an ack wait.
+    deadline: Instant,
+    /// Events after `up_to`, in stream order, kept from expiring with progress acks.
+    held: VecDeque<Delivery>,
+    /// When the held events were last told "in progress".
+    progressed: Instant,
 }
 
 /// Deliveries of one durable pull consumer.
 struct JetStreamStream {
     js: jetstream::Context,
-    /// Pulled one message per request, only while `next` is awaited: nothing waits in a
-    /// client buffer while its ack wait runs, and a dropped consumer holds no message.
+    /// Pulled a batch at a time, only while the runner asks: nothing waits in a client
+    /// buffer while its ack wait runs, and a dropped consumer holds no message.
     consumer: PullConsumer,
     /// Subjects asked for, to filter on servers that ignored the list; empty means all.
     subjects: Vec<String>,
     /// Where this consumer's dead letters go.
     dead_letter_subject: String,
+    /// `<name>-<STREAM>`: replays addressed to another consumer are skipped.
     durable: String,
+    /// The consumer's ack wait, which held events are kept from reaching.
+    ack_wait: Duration,
+    /// Pulled and in order, not yet handed out.
+    ready: VecDeque<Delivery>,
+    /// Set while a previous run's deliveries are unsettled.
+    hold: Option<Hold>,
 }
 
 #[async_trait]
 impl EventStream for JetStreamStream {
     async fn next(&mut self) -> Result<Delivery, EventError> {
+        let mut batch = self.next_batch(1).await?;
+        batch
+            .pop()
+            .ok_or_else(|| EventError::Bus("an empty batch".to_owned()))
+    }
+
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        let max = max.max(1);
         loop {
-            let mut batch = self
-                .consumer
-                .batch()
-                .max_messages(1)
-                .expires(PULL_EXPIRES)
-                .messages()
-                .await
-                .map_err(EventError::bus)?;
-            let Some(message) = batch.next().await else {
-                // The request expired empty; ask again.
-                continue;
-            };
-            let message = message.map_err(EventError::bus)?;
-            if !self.subjects.is_empty()
-                && !self
-                    .subjects
-                    .iter()
-                    .any(|s| s.as_str() == message.subject.as_str())
-            {
-                message.double_ack().await.map_err(EventError::bus)?;
+            if !self.ready.is_empty() {
+                let take = max.min(self.ready.len());
+                return Ok(self.ready.drain(..take).collect());
+            }
+            self.review_hold().await?;
+            if !self.ready.is_empty() {
                 continue;
             }
-            let attempt = message
-                .info()
-                .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
-                .map_err(EventError::bus)?;
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) => {
-                    let settle = JetStreamSettle {
-                        js: self.js.clone(),
-                        message,
-                        dead_letter_subject: self.dead_letter_subject.clone(),
-                        durable: self.durable.clone(),
-                        event_id: envelope.id.to_string(),
-                    };
-                    return Ok(Delivery::new(envelope, attempt, Box::new(settle)));
+            let expires = if self.hold.is_some() {
+                HOLD_POLL
+            } else {
+                PULL_EXPIRES
+            };
+            let pulled = self.pull(max, expires).await?;
+            match &mut self.hold {
+                None => self.ready.extend(pulled),
+                Some(hold) => {
+                    for delivery in pulled {
+                        if delivery.stream_seq <= hold.up_to {
+                            self.ready.push_back(delivery);
+                        } else {
+                            hold.held.push_back(delivery);
+                        }
+                    }
                 }
-                Err(err) => {
-                    tracing::error!(subject = %message.subject, error = %err, "undecodable event; terminated");
-                    message
-                        .double_ack_with(AckKind::Term)
-                        .await
-                        .map_err(EventError::bus)?;
+            }
+        }
+    }
+}
+
+impl JetStreamStream {
+    /// Keeps held events alive, and releases them once the previous run's deliveries are
+    /// all settled (the ack floor reached them, or nobody else holds any), or at the
+    /// deadline.
+    async fn review_hold(&mut self) -> Result<(), EventError> {
+        let Some(hold) = &mut self.hold else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if now >= hold.progressed + self.ack_wait / 3 {
+            for delivery in &hold.held {
+                if let Err(err) = delivery.progress().await {
+                    tracing::warn!(error = %err, "could not extend a held delivery");
                 }
+            }
+            hold.progressed = now;
+        }
+        let info = self.consumer.info().await.map_err(EventError::bus)?.clone();
+        let others = info.num_ack_pending.saturating_sub(hold.held.len());
+        if info.ack_floor.stream_sequence >= hold.up_to || others == 0 || now >= hold.deadline {
+            tracing::info!(durable = %self.durable, held = hold.held.len(), "previous run settled; releasing held events");
+            self.ready.extend(hold.held.drain(..));
+            self.hold = None;
+        }
+        Ok(())
+    }
+
+    /// Pulls up to `max` deliveries: waits up to `expires` for the first, then takes
+    /// what the server has at hand. Returns them in stream order (maybe none).
+    async fn pull(&mut self, max: usize, expires: Duration) -> Result<Vec<Delivery>, EventError> {
+        let mut out = Vec::new();
+        let mut first = self
+            .consumer
+            .batch()
+            .max_messages(1)
+            .expires(expires)
+            .messages()
+            .await
+            .map_err(EventError::bus)?;
+        let Some(message) = first.next().await else {
+            return Ok(out);
+        };
+        self.accept(message.map_err(EventError::bus)?, &mut out)
+            .await?;
+        if max > 1 {
+            // An error past the first message keeps what was pulled: dropping it
+            // unsettled would let newer events overtake it.
+            let rest = self.consumer.fetch().max_messages(max - 1).messages().await;
+            match rest {
+                Ok(mut rest) => {
+                    while let Some(message) = rest.next().await {
+                        match message {
+                            Ok(message) => self.accept(message, &mut out).await?,
+                            Err(err) => {
+                                tracing::warn!(error = %err, "pull cut short");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "pull cut short"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns a message into a delivery, or settles it at once: events this consumer did
+    /// not ask for (filtered on the client) or replays meant for another consumer are
+    /// acknowledged, undecodable ones dead-lettered.
+    async fn accept(
+        &self,
+        message: jetstream::Message,
+        out: &mut Vec<Delivery>,
+    ) -> Result<(), EventError> {
+        let wanted = self.subjects.is_empty()
+            || self
+                .subjects
+                .iter()
+                .any(|s| s.as_str() == message.subject.as_str());
+        let replay_for_other = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(CONSUMER_HEADER))
+            .is_some_and(|target| target.as_str() != self.durable);
+        if !wanted || replay_for_other {
+            return message.double_ack().await.map_err(EventError::bus);
+        }
+        let info = message.info().map_err(EventError::bus)?;
+        let attempt = u32::try_from(info.delivered).unwrap_or(u32::MAX);
+        let stream_seq = info.stream_sequence;
+        let settle = JetStreamSettle {
+            js: self.js.clone(),
+            message,
+            dead_letter_subject: self.dead_letter_subject.clone(),
+            durable: self.durable.clone(),
+            stream_seq,
+        };
+        match serde_json::from_slice::<Envelope>(&settle.message.payload) {
+            Ok(envelope) => {
+                out.push(Delivery::new(
+                    envelope,
+                    attempt,
+                    stream_seq,
+                    Box::new(settle),
+                ));
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(subject = %settle.message.subject, error = %err, "undecodable event; dead-lettered");
+                let reason = format!("undecodable: {err}");
+                settle.dead_letter(attempt, &reason).await?;
+                Box::new(settle).term().await
             }
         }
     }
@@ -251,7 +715,7 @@ struct JetStreamSettle {
     message: jetstream::Message,
     dead_letter_subject: String,
     durable: String,
-    event_id: String,
+    stream_seq: u64,
 }
 
 #[async_trait]
@@ -267,18 +731,37 @@ impl Settle for JetStreamSettle {
             .map_err(EventError::bus)
     }
 
+    async fn dead_letter(&self, attempts: u32, error: &str) -> Result<(), EventError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONSUMER_HEADER, self.durable.as_str());
+        headers.insert(ATTEMPTS_HEADER, attempts.to_string().as_str());
+        // Header values are one line.
+        let error: String = error
+            .chars()
+            .take(1_000)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        headers.insert(ERROR_HEADER, error.as_str());
+        headers.insert(STREAM_SEQ_HEADER, self.stream_seq.to_string().as_str());
+        let message = PublishMessage::build()
+            .payload(self.message.payload.clone())
+            .headers(headers)
+            .message_id(format!("{}:{}", self.durable, self.stream_seq));
+        publish_acked(&self.js, self.dead_letter_subject.clone(), message)
+            .await
+            .map_err(EventError::bus)
+    }
+
     async fn term(self: Box<Self>) -> Result<(), EventError> {
-        // Copy to the dead letters first: if that fails the event is redelivered, not lost.
-        publish_acked(
-            &self.js,
-            self.dead_letter_subject.clone(),
-            &format!("{}:{}", self.durable, self.event_id),
-            self.message.payload.to_vec(),
-        )
-        .await
-        .map_err(EventError::bus)?;
         self.message
             .double_ack_with(AckKind::Term)
+            .await
+            .map_err(EventError::bus)
+    }
+
+    async fn progress(&self) -> Result<(), EventError> {
+        self.message
+            .ack_with(AckKind::Progress)
             .await
             .map_err(EventError::bus)
     }

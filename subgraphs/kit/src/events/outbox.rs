@@ -2,7 +2,10 @@
 //! its state change, and the relay publishes what was committed.
 //!
 //! Nothing is published for a rolled-back transaction, and nothing committed is lost
-//! when the broker is down: the row waits until the relay gets a PubAck for it.
+//! when the broker is down: the row waits until the relay gets a PubAck for it, so
+//! mutations keep working through a NATS outage while the outbox grows, and the relay
+//! drains it in order when NATS is back. Sent rows are pruned after a retention period
+//! (they are kept a while for inspection and for `agora events` forensics).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +26,14 @@ use super::envelope::Envelope;
 use super::error::EventError;
 use super::tables::outbox;
 
-/// Rows the relay reads per round trip.
-const BATCH: u64 = 100;
+/// Rows the relay reads, and publishes pipelined, per round trip.
+const BATCH: u64 = 500;
+
+/// How long sent rows stay in the outbox by default.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How often the running relay prunes sent rows.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Writes `envelope` to the outbox; call it inside the transaction of the state change it
 /// describes, then (after commit) `waker().notify_one()` for low latency.
@@ -71,6 +80,8 @@ pub struct OutboxRelay {
     poll_interval: Duration,
     /// Waits between failed rounds (NATS or the database down).
     retry: Backoff,
+    /// How long sent rows are kept before [`OutboxRelay::prune`] deletes them.
+    retention: Duration,
 }
 
 /// What one batch did, including partial progress before a failure.
@@ -89,7 +100,34 @@ impl OutboxRelay {
             waker: Arc::new(Notify::new()),
             poll_interval: Duration::from_secs(1),
             retry: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
+            retention: DEFAULT_RETENTION,
         }
+    }
+
+    /// Replaces the retry backoff between failed rounds (100 ms doubling to 30 s).
+    pub fn with_retry_backoff(mut self, retry: Backoff) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Replaces how long sent rows are kept ([`DEFAULT_RETENTION`]).
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Deletes rows sent longer than the retention period ago; returns how many.
+    #[tracing::instrument(skip_all)]
+    pub async fn prune(&self) -> Result<u64, DbErr> {
+        let cutoff = chrono::Duration::from_std(self.retention)
+            .ok()
+            .and_then(|retention| Utc::now().checked_sub_signed(retention))
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let deleted = outbox::Entity::delete_many()
+            .filter(outbox::Column::SentAt.lt(cutoff))
+            .exec(&self.db)
+            .await?;
+        Ok(deleted.rows_affected)
     }
 
     /// The handle domain code rings (`notify_one`) after committing an outbox row.
@@ -140,27 +178,36 @@ impl OutboxRelay {
         // One write marks the whole run of acknowledged rows: a write per row fought the
         // service's own transactions for SQLite's single writer lock. A crash before the
         // mark only republishes rows the bus drops as duplicates (same event id).
-        let mut sent = Vec::with_capacity(rows.len());
-        for row in rows {
-            let published = match serde_json::from_str::<Envelope>(&row.envelope) {
-                Ok(envelope) => self.bus.publish(&envelope).await,
-                Err(err) => Err(err.into()),
-            };
-            match published {
-                Ok(()) => sent.push(row.seq),
+        let mut envelopes = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in &rows {
+            match serde_json::from_str::<Envelope>(&row.envelope) {
+                Ok(envelope) => envelopes.push(envelope),
                 Err(err) => {
-                    outbox::Entity::update_many()
-                        .col_expr(
-                            outbox::Column::Attempts,
-                            Expr::col(outbox::Column::Attempts).add(1),
-                        )
-                        .filter(outbox::Column::Seq.eq(row.seq))
-                        .exec(conn)
-                        .await?;
-                    batch.failure = Some(err);
+                    failure = Some(err.into());
                     break;
                 }
             }
+        }
+        // A span per event, in the trace of the change that wrote it, open while the
+        // batch is published.
+        let _spans: Vec<tracing::Span> = envelopes.iter().map(publish_span).collect();
+        let (published, publish_failure) = self.bus.publish_all(&envelopes).await;
+        for sent in envelopes[..published].chunk_by(|a, b| a.source == b.source) {
+            super::metrics::published(&sent[0].source, sent.len() as u64);
+        }
+        let failure = publish_failure.or(failure);
+        let sent: Vec<i64> = rows[..published].iter().map(|r| r.seq).collect();
+        if let (Some(err), Some(stuck)) = (failure, rows.get(published)) {
+            outbox::Entity::update_many()
+                .col_expr(
+                    outbox::Column::Attempts,
+                    Expr::col(outbox::Column::Attempts).add(1),
+                )
+                .filter(outbox::Column::Seq.eq(stuck.seq))
+                .exec(conn)
+                .await?;
+            batch.failure = Some(err);
         }
         if !sent.is_empty() {
             batch.published = sent.len();
@@ -178,7 +225,15 @@ impl OutboxRelay {
     /// observed between rounds, so a round in flight finishes and no row is half-sent.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut failures = 0;
+        let mut pruned = tokio::time::Instant::now();
         loop {
+            if pruned.elapsed() >= PRUNE_EVERY {
+                match self.prune().await {
+                    Ok(rows) => tracing::debug!(rows, "outbox pruned"),
+                    Err(err) => tracing::warn!(error = %err, "outbox pruning failed"),
+                }
+                pruned = tokio::time::Instant::now();
+            }
             let wait = match self.publish_pending().await {
                 Ok(_) => {
                     failures = 0;
@@ -198,4 +253,18 @@ impl OutboxRelay {
             }
         }
     }
+}
+
+/// The span of `envelope`'s publication, a child of the span that wrote it.
+fn publish_span(envelope: &Envelope) -> tracing::Span {
+    let span = tracing::info_span!(
+        "event publish",
+        otel.kind = "producer",
+        event_type = %envelope.event_type,
+        event_id = %envelope.id,
+    );
+    if let Some(traceparent) = &envelope.traceparent {
+        agora_telemetry::continue_from(&span, traceparent);
+    }
+    span
 }

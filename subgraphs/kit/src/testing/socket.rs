@@ -118,6 +118,21 @@ impl Socket {
 
     /// The next protocol message, answering pings on the way; `Err` once the server
     /// closes the connection.
+    /// How the server ends the connection, skipping other frames; panics if it is still
+    /// open after `wait`.
+    pub async fn closed(&mut self, wait: Duration) -> Refused {
+        let closing = async {
+            loop {
+                if let Err(closed) = self.frame().await {
+                    return closed;
+                }
+            }
+        };
+        tokio::time::timeout(wait, closing)
+            .await
+            .unwrap_or_else(|_| panic!("the connection stayed open for {wait:?}"))
+    }
+
     async fn frame(&mut self) -> Result<Value, Refused> {
         loop {
             match self.stream.next().await {

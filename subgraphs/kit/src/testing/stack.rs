@@ -63,6 +63,11 @@ impl Stack {
         }
     }
 
+    /// Stops every subgraph of the stack, as SIGTERM stops a service.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
     /// The test's bus.
     pub fn bus(&self) -> &Arc<dyn EventBus> {
         &self.bus

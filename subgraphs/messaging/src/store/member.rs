@@ -40,6 +40,18 @@ pub async fn insert(conn: &impl ConnectionTrait, id: Uuid, handle: &str) -> Resu
     Ok(())
 }
 
+/// Replicates a live account's new handle (an erased account keeps none).
+#[tracing::instrument(skip_all)]
+pub async fn set_handle(conn: &impl ConnectionTrait, id: Uuid, handle: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Handle, Expr::value(handle.to_lowercase()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::DeletedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Turns an account into a tombstone (creating it if it was never seen).
 #[tracing::instrument(skip_all)]
 pub async fn mark_deleted(

@@ -1,5 +1,6 @@
 //! Messaging's tables (sea-orm entities) and the functions that read and write them.
 //!
+//! - [`email`]: the email outbox, mails with their delivery attempts.
 //! - [`member`]: the replica of identity's accounts (handle, erased or not).
 //! - [`notification`]: what each user is told about, read or not.
 //! - [`conversation`]: conversations, one per set of participants.
@@ -9,6 +10,7 @@
 //! - [`loaders`]: DataLoaders of per-conversation fields the kit has no reader for.
 
 pub mod conversation;
+pub mod email;
 pub mod list;
 pub mod loaders;
 pub mod member;

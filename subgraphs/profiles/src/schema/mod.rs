@@ -1,4 +1,5 @@
-//! Profiles' GraphQL schema: profile fields on `User`, `Query.user`, `updateProfile`.
+//! Profiles' GraphQL schema: profile fields on `User`, `Query.user`, `Query.searchUsers`,
+//! `updateProfile`.
 
 mod mutation;
 mod query;
@@ -7,6 +8,7 @@ mod types;
 use std::sync::Arc;
 
 use agora_kit::graphql::{RowLoader, loader};
+use agora_kit::restriction::BlockLoader;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::profiles::Profiles;
@@ -20,8 +22,9 @@ pub type ProfilesSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema around the profile operations.
 pub fn build(profiles: Arc<Profiles>) -> ProfilesSchema {
-    let loader = loader(RowLoader::<profile::Entity>::new(profiles.db.clone()));
-    builder().data(profiles).data(loader).finish()
+    let rows = loader(RowLoader::<profile::Entity>::new(profiles.db.clone()));
+    let blocks = loader(BlockLoader(profiles.db.clone()));
+    builder().data(profiles).data(rows).data(blocks).finish()
 }
 
 /// The federation SDL of the schema, as committed in `schema.graphql`.

@@ -20,11 +20,9 @@ impl Mutation {
         input: UpdateProfileInput,
     ) -> Result<UpdateProfilePayload> {
         let viewer = viewer(ctx).extend()?;
+        let changes = input.try_into().extend()?;
         let profiles = ctx.data_unchecked::<Arc<Profiles>>();
-        let updated = profiles
-            .update(viewer.user_id, input.into())
-            .await
-            .extend()?;
+        let updated = profiles.update(viewer.user_id, changes).await.extend()?;
         Ok(UpdateProfilePayload {
             user: User::new(updated.user_id),
         })

@@ -21,6 +21,10 @@ pub struct Model {
     pub website: Option<String>,
     /// Where the user says they are.
     pub location: Option<String>,
+    /// Their avatar: a ready media object of theirs (media's id).
+    pub avatar_media_id: Option<Uuid>,
+    /// Whether only the user's approved followers see their posts and follows.
+    pub is_private: bool,
     /// When the profile was created (on registration).
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -48,6 +52,8 @@ pub async fn create_if_absent(
         bio: Set(String::new()),
         website: Set(None),
         location: Set(None),
+        avatar_media_id: Set(None),
+        is_private: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -81,6 +87,19 @@ pub struct Changes {
     pub website: Option<Option<String>>,
     /// New location (`Some(None)` clears it).
     pub location: Option<Option<String>>,
+    /// New avatar (`Some(None)` clears it).
+    pub avatar_media_id: Option<Option<Uuid>>,
+    /// Private or public.
+    pub is_private: Option<bool>,
+}
+
+/// A profile after an update, and whether the update made it private or public.
+#[derive(Debug)]
+pub struct Updated {
+    /// The profile as it is now.
+    pub profile: Model,
+    /// Whether `is_private` changed.
+    pub privacy_changed: bool,
 }
 
 /// Applies `changes` to a user's profile and returns it, or `None` if it has no profile.
@@ -89,10 +108,13 @@ pub async fn update(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     changes: Changes,
-) -> Result<Option<Model>, DbErr> {
+) -> Result<Option<Updated>, DbErr> {
     let Some(current) = Entity::find_by_id(user_id).one(conn).await? else {
         return Ok(None);
     };
+    let privacy_changed = changes
+        .is_private
+        .is_some_and(|private| private != current.is_private);
     let mut row: ActiveModel = current.into();
     if let Some(display_name) = changes.display_name {
         row.display_name = Set(display_name);
@@ -106,6 +128,60 @@ pub async fn update(
     if let Some(location) = changes.location {
         row.location = Set(location);
     }
+    if let Some(avatar) = changes.avatar_media_id {
+        row.avatar_media_id = Set(avatar);
+    }
+    if let Some(private) = changes.is_private {
+        row.is_private = Set(private);
+    }
     row.updated_at = Set(Utc::now());
-    row.update(conn).await.map(Some)
+    let profile = row.update(conn).await?;
+    Ok(Some(Updated {
+        profile,
+        privacy_changed,
+    }))
+}
+
+/// Replicates a user's new handle; a display name still equal to the `previous` handle
+/// (the default, never changed) becomes the new one too.
+#[tracing::instrument(skip_all)]
+pub async fn set_handle(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    handle: &str,
+    previous: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::DisplayName, Expr::value(handle.to_owned()))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::DisplayName.eq(previous))
+        .exec(conn)
+        .await?;
+    Entity::update_many()
+        .col_expr(Column::Handle, Expr::value(handle.to_owned()))
+        .filter(Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Clears the avatar of whoever had deleted media `media` as theirs.
+#[tracing::instrument(skip_all)]
+pub async fn clear_avatar(conn: &impl ConnectionTrait, media: Uuid) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(
+            Column::AvatarMediaId,
+            sea_orm::sea_query::Expr::value(Option::<Uuid>::None),
+        )
+        .filter(Column::AvatarMediaId.eq(media))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the profile of an erased user.
+#[tracing::instrument(skip_all)]
+pub async fn delete(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
+    Entity::delete_by_id(user_id).exec(conn).await?;
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! `savedPosts`, and the follow, like and save mutations.
 //!
 //! Every per-parent field loads through one of three DataLoaders over the [`List`]s —
-//! pages, counts and memberships — so a page of 50 users or posts costs the same number
-//! of SQL statements as a page of 5.
+//! pages, counts and memberships — or the one over the privacy replica, so a page of 50
+//! users or posts costs the same number of SQL statements as a page of 5.
 
 mod mutation;
 mod query;
@@ -11,12 +11,13 @@ mod types;
 
 use std::sync::Arc;
 
-use agora_kit::graphql::{BATCH_WINDOW, loader};
+use agora_kit::graphql::{BATCH_WINDOW, RowLoader, loader};
 use agora_kit::paging::{CountLoader, MemberLoader, PageLoader};
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::social::Social;
 use crate::store::list::List;
+use crate::store::privacy;
 
 pub use mutation::Mutation;
 pub use query::Query;
@@ -34,7 +35,8 @@ pub fn build(social: Arc<Social>) -> SocialSchema {
         .data(social)
         .data(loader(PageLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
         .data(loader(CountLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
-        .data(loader(MemberLoader::<List>::new(db)).delay(BATCH_WINDOW))
+        .data(loader(MemberLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
+        .data(loader(RowLoader::<privacy::Entity>::new(db)).delay(BATCH_WINDOW))
         .finish()
 }
 

@@ -59,6 +59,19 @@ pub async fn delete(
     Ok(result.rows_affected > 0)
 }
 
+/// Whether `follower` follows `followee`.
+#[tracing::instrument(skip_all)]
+pub async fn exists(
+    conn: &impl ConnectionTrait,
+    follower: Uuid,
+    followee: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(Entity::find_by_id((follower, followee))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
 /// Removes every follow from or to an erased user.
 #[tracing::instrument(skip_all)]
 pub async fn delete_user(conn: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {

@@ -1,16 +1,22 @@
 //! Social's tables (sea-orm entities) and the functions that read and write them.
 //!
 //! - [`follow`]: who follows whom.
+//! - [`follow_request`]: who asked to follow a private account.
+//! - [`privacy`]: the replica of which accounts are private.
 //! - [`reaction`]: who liked or saved which post.
 //! - [`post`]: the replica of content's posts (id, author, creation time, tombstone).
+//! - [`restriction`]: who blocked or muted whom.
 //! - [`timeline`]: home timelines, one row per post per reader (fan-out on write).
 //! - [`list`]: the lists they make, read by the kit's keyset pages, counts and
 //!   membership.
 
 pub mod follow;
+pub mod follow_request;
 pub mod list;
 pub mod post;
+pub mod privacy;
 pub mod reaction;
+pub mod restriction;
 pub mod timeline;
 
 use chrono::{DateTime, SubsecRound, Utc};

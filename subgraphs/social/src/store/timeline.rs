@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, QueryFilter};
 
-use super::{follow, post};
+use super::{follow, post, restriction};
 
 /// A timeline row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -30,8 +30,8 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Puts a new post into its author's timeline and every follower's, in two statements
-/// however many followers there are.
+/// Puts a new post into its author's timeline and every follower's who has not muted
+/// the author, in two statements however many followers there are.
 #[tracing::instrument(skip_all)]
 pub async fn fan_out(conn: &impl ConnectionTrait, post: &post::Model) -> Result<(), DbErr> {
     let own = ActiveModel {
@@ -51,6 +51,10 @@ pub async fn fan_out(conn: &impl ConnectionTrait, post: &post::Model) -> Result<
         .expr(Expr::val(post.created_at))
         .from(follow::Entity)
         .and_where(Expr::col(follow::Column::FolloweeId).eq(post.author_id))
+        .and_where(
+            Expr::col(follow::Column::FollowerId)
+                .not_in_subquery(restriction::muters_of(post.author_id)),
+        )
         .to_owned();
     let insert = Query::insert()
         .into_table(Entity)

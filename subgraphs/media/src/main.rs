@@ -1,0 +1,6 @@
+//! The media subgraph as its own process.
+
+#[tokio::main]
+async fn main() -> Result<(), agora_kit::service::StartError> {
+    agora_kit::service::run_standalone("media", agora_media::build).await
+}
