@@ -1,6 +1,7 @@
 //! Content's schema: posts, their comments, the hashtag index of posts, and the
 //! full-text index of post bodies, the media each post shows, a replica of media's
-//! ready objects and a replica of social's blocks.
+//! ready objects, a replica of social's blocks, and one of private accounts and their
+//! followers.
 
 use sea_orm_migration::prelude::*;
 
@@ -8,6 +9,7 @@ mod m0001_content;
 mod m0002_post_search;
 mod m0003_post_media;
 mod m0004_restriction;
+mod m0005_privacy;
 
 /// Content's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_post_search::Migration),
             Box::new(m0003_post_media::Migration),
             Box::new(m0004_restriction::Migration),
+            Box::new(m0005_privacy::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! Private accounts: `account_privacy`, the replica of which accounts profiles says are
-//! private, and `follow_request`, the pending requests to follow them.
+//! private (the kit's table, see `agora_kit::privacy`), and `follow_request`, the pending
+//! requests to follow them.
 
 use agora_kit::migration::create_index;
 use sea_orm_migration::{prelude::*, schema::*};
@@ -10,16 +11,7 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(AccountPrivacy::Table)
-                    .col(pk_uuid(AccountPrivacy::UserId))
-                    .col(boolean(AccountPrivacy::IsPrivate))
-                    .col(timestamp_with_time_zone(AccountPrivacy::ChangedAt))
-                    .to_owned(),
-            )
-            .await?;
+        agora_kit::privacy::create_account_table(manager).await?;
         manager
             .create_table(
                 Table::create()
@@ -44,14 +36,6 @@ impl MigrationTrait for Migration {
         )
         .await
     }
-}
-
-#[derive(DeriveIden)]
-enum AccountPrivacy {
-    Table,
-    UserId,
-    IsPrivate,
-    ChangedAt,
 }
 
 #[derive(DeriveIden)]

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use agora_kit::events::{self, Envelope};
-use agora_kit::{Code, ServiceError, restriction};
+use agora_kit::{Code, ServiceError, privacy, restriction};
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::Notify;
@@ -128,8 +128,9 @@ impl Content {
         self.commit_with(txn, &envelope).await
     }
 
-    /// `author` comments on a post; `NOT_FOUND` for a post that is gone or whose author
-    /// and `author` have a block between them.
+    /// `author` comments on a post; `NOT_FOUND` for a post that is gone, whose author and
+    /// `author` have a block between them, or whose author is private and not followed
+    /// by `author`.
     pub async fn add_comment(
         &self,
         author: Uuid,
@@ -141,11 +142,16 @@ impl Content {
         let parent = post::find_locked(&txn, post_id, false)
             .await?
             .ok_or_else(|| not_found("post"))?;
-        // Across a block either way the post is not there for the author, as if absent.
+        // Across a block either way, or to a non-follower of a private account, the post
+        // is not there for the author, as if absent.
+        let others = [parent.author_id];
         if parent.author_id != author
-            && !restriction::blocked_with(&txn, author, &[parent.author_id])
+            && (!restriction::blocked_with(&txn, author, &others)
                 .await?
                 .is_empty()
+                || !privacy::hidden_from(&txn, Some(author), &others)
+                    .await?
+                    .is_empty())
         {
             return Err(not_found("post"));
         }

@@ -1,7 +1,8 @@
 //! The events content speaks: what it publishes about posts and comments, and what it
-//! consumes: identity's account deletions, to erase what the account wrote, and media's
-//! ready and deleted media, to know what posts may show. Social's blocks are kept by the
-//! kit's [`agora_kit::restriction::Replica`].
+//! consumes: identity's account deletions, to erase what the account wrote, media's
+//! ready and deleted media, to know what posts may show, social's blocks and follows
+//! ([`OnSocialEvent`], into the kit's [`restriction`] and [`privacy`] replicas) and
+//! profiles' privacy changes (the kit's [`privacy::Replica`]).
 //!
 //! Each published envelope's subject is the post or comment it is about; comment events
 //! carry the post's author so that consumers (notifications) need not ask content whom
@@ -9,7 +10,7 @@
 
 use agora_kit::events::erasure;
 use agora_kit::events::{Envelope, Handler, HandlerError};
-use agora_kit::restriction;
+use agora_kit::{privacy, restriction};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
@@ -36,6 +37,15 @@ pub const COMMENT_DELETED: &str = "content.comment.deleted";
 pub const IDENTITY: &str = "identity";
 /// Consumed: an account is gone; erase its posts and comments, and confirm.
 pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+
+/// Consumed from social: blocks, to hide each side from the other, and follows, to know
+/// who may see a private account's posts and comments.
+pub const SOCIAL_EVENTS: &[&str] = &[
+    restriction::USER_BLOCKED,
+    restriction::USER_UNBLOCKED,
+    privacy::USER_FOLLOWED,
+    privacy::USER_UNFOLLOWED,
+];
 
 /// The publishing domain of media.
 pub const MEDIA: &str = "media";
@@ -141,8 +151,8 @@ impl Handler for OnIdentityEvent {
 }
 
 /// Erases an account from content: its posts with every comment under them, its tags,
-/// and its comments on other people's posts, its media replica and the replica of its
-/// blocks both ways; then confirms with
+/// and its comments on other people's posts, its media replica, the replica of its
+/// blocks both ways and that of its privacy and follows both ways; then confirms with
 /// `content.user.erased` in the same transaction. No `post.deleted` or
 /// `comment.deleted` follow: every other domain hears `user.deleted` itself and erases
 /// its own copies.
@@ -160,8 +170,25 @@ pub async fn user_deleted(
     post::delete_by_author(txn, deleted.id).await?;
     media::delete_by_owner(txn, deleted.id).await?;
     restriction::delete_user(txn, deleted.id).await?;
+    privacy::delete_user(txn, deleted.id).await?;
     erasure::confirm(txn, SOURCE, deleted.id).await?;
     Ok(())
+}
+
+/// Keeps the kit's replicas of social's blocks and follows: a block both hides and ends
+/// the follows between the two.
+pub struct OnSocialEvent;
+
+#[async_trait]
+impl Handler for OnSocialEvent {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        restriction::apply(txn, event).await?;
+        privacy::apply(txn, event).await
+    }
 }
 
 /// The part of media's `media.ready` and `media.deleted` payloads that content reads.

@@ -20,6 +20,13 @@
 //! For that content keeps the kit's replica of social's blocks from
 //! `social.user.blocked|unblocked` (`content-SOCIAL`).
 //!
+//! A private account's posts and comments are for itself and its approved followers: to
+//! anyone else (signed out too) they are hidden as across a block, and as `Post` and
+//! `Comment` entities too, and `addComment` on its posts is `NOT_FOUND`. For that content
+//! keeps the kit's replica of private accounts, from `profiles.profile.privacy_changed`
+//! (`content-PROFILES`), and of who follows whom, from
+//! `social.user.followed|unfollowed|blocked` (`content-SOCIAL`).
+//!
 //! Layout:
 //! - [`content`]: the operations (validation, ownership checks, write, outbox event).
 //! - [`schema`]: the GraphQL types, resolvers and DataLoaders.
@@ -38,7 +45,7 @@ use std::sync::Arc;
 use agora_kit::auth::JwtVerifier;
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
-use agora_kit::{Settings, db, http, restriction};
+use agora_kit::{Settings, db, http, privacy, restriction};
 
 use crate::content::Content;
 
@@ -56,9 +63,14 @@ pub fn media_consumer() -> ConsumerSpec {
     )
 }
 
-/// The consumer of social's blocks (`content-SOCIAL`).
+/// The consumer of social's blocks and follows (`content-SOCIAL`).
 pub fn social_consumer() -> ConsumerSpec {
-    ConsumerSpec::new("content", restriction::SOCIAL, restriction::BLOCK_EVENTS)
+    ConsumerSpec::new("content", restriction::SOCIAL, events::SOCIAL_EVENTS)
+}
+
+/// The consumer of profiles' privacy changes (`content-PROFILES`).
+pub fn profiles_consumer() -> ConsumerSpec {
+    ConsumerSpec::new("content", privacy::PROFILES, &[privacy::PRIVACY_CHANGED])
 }
 
 /// Connects content's database, opens its consumers, and binds its HTTP service with the
@@ -67,10 +79,11 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     let db = db::connect::<agora_content_migration::Migrator>(&settings.database_url).await?;
     bus.ensure_stream(events::SOURCE).await?;
     // Ensuring the streams it reads too (idempotent, same definition) lets content start
-    // before identity, media and social without its subscriptions failing.
+    // before identity, media, social and profiles without its subscriptions failing.
     bus.ensure_stream(events::IDENTITY).await?;
     bus.ensure_stream(events::MEDIA).await?;
     bus.ensure_stream(restriction::SOCIAL).await?;
+    bus.ensure_stream(privacy::PROFILES).await?;
     let identity = Consumer::open(
         db.clone(),
         &bus,
@@ -89,7 +102,14 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         db.clone(),
         &bus,
         social_consumer(),
-        Arc::new(restriction::Replica),
+        Arc::new(events::OnSocialEvent),
+    )
+    .await?;
+    let profiles = Consumer::open(
+        db.clone(),
+        &bus,
+        profiles_consumer(),
+        Arc::new(privacy::Replica),
     )
     .await?;
     let relay = OutboxRelay::new(db.clone(), bus.clone());
@@ -104,5 +124,6 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| identity.run(stop))
         .with_task(|stop| media.run(stop))
-        .with_task(|stop| social.run(stop)))
+        .with_task(|stop| social.run(stop))
+        .with_task(|stop| profiles.run(stop)))
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 use agora_kit::auth::Viewer;
 use agora_kit::events::Envelope;
 use agora_kit::events::tables::outbox;
-use agora_kit::restriction;
 use agora_kit::testing::{Graphql, Member, Stack, StatementCounter, TestEnv, error_of};
+use agora_kit::{privacy, restriction};
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -160,6 +161,41 @@ impl App {
         let data = json!({ "userId": who.id, "targetId": whom.id, "at": "2026-01-01T00:00:00Z" });
         let event = Envelope::new("social", &format!("social.user.{verb}"), who.id, &data);
         self.deliver(event).await;
+    }
+
+    /// Plays profiles' `profile.privacy_changed`: `user` became private (or public) at
+    /// `at`; waits until content applied it.
+    async fn set_private_at(&self, user: &Member, private: bool, at: DateTime<Utc>) {
+        let data = json!({ "userId": user.id, "isPrivate": private, "changedAt": at });
+        let event = Envelope::new("profiles", privacy::PRIVACY_CHANGED, user.id, &data);
+        self.deliver(event).await;
+    }
+
+    /// Plays social's `user.followed` (or `unfollowed`): `who` follows `whom`; waits until
+    /// content applied it.
+    async fn follow(&self, verb: &str, who: &Member, whom: &Member) {
+        let data = json!({ "followerId": who.id, "followeeId": whom.id, "followedAt": Utc::now() });
+        let event = Envelope::new("social", &format!("social.user.{verb}"), whom.id, &data);
+        self.deliver(event).await;
+    }
+
+    /// The `Post` and `Comment` entities `viewer` gets for a post and a comment: the
+    /// body of each, null for one that is hidden or gone.
+    async fn entities(&self, viewer: Option<&Member>, post: &str, comment: &str) -> Value {
+        let data = self
+            .content
+            .ok(
+                viewer,
+                "query($reps: [_Any!]!) { _entities(representations: $reps) {
+                    ... on Post { body } ... on Comment { body }
+                } }",
+                json!({ "reps": [
+                    { "__typename": "Post", "id": post },
+                    { "__typename": "Comment", "id": comment },
+                ]}),
+            )
+            .await;
+        json!([data["_entities"][0]["body"], data["_entities"][1]["body"]])
     }
 
     /// What `viewer` sees of `post` (by id, with its comments), of `author`'s posts, of
@@ -621,6 +657,8 @@ async fn a_deleted_account_loses_its_posts_its_comments_everywhere_and_its_block
     app.comment_id(&bob, &bobs, "bob on bob's").await;
 
     app.block("blocked", &bob, &ada).await;
+    app.set_private_at(&ada, true, Utc::now()).await;
+    app.follow("followed", &ada, &bob).await;
 
     let data = json!({ "id": ada.id, "handle": "ada" });
     app.deliver(Envelope::new(
@@ -640,6 +678,16 @@ async fn a_deleted_account_loses_its_posts_its_comments_everywhere_and_its_block
     assert!(
         blocks.is_empty(),
         "the erased account's blocks are forgotten: {blocks:?}"
+    );
+    let private = privacy::account::Entity::find().all(&app.db).await;
+    let follows = privacy::follower::Entity::find().all(&app.db).await;
+    assert_eq!(
+        (
+            private.expect("privacy").len(),
+            follows.expect("follows").len()
+        ),
+        (0, 0),
+        "the erased account's privacy and follows are forgotten"
     );
     assert_eq!(app.comments(&bobs, 10, None).await.0, ["bob on bob's"]);
     assert_eq!(app.post(&bobs).await["commentCount"], 1);
@@ -734,6 +782,130 @@ async fn a_block_either_way_hides_each_sides_posts_and_comments_and_refuses_comm
     assert_eq!(after["tagged"].as_array().map(Vec::len), Some(3));
     assert_eq!(after["found"].as_array().map(Vec::len), Some(3));
     app.comment_id(&bob, &adas, "bob is back").await;
+}
+
+#[tokio::test]
+async fn a_private_accounts_posts_and_comments_are_for_itself_and_its_followers_only() {
+    let app = spawn().await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
+    let carol = app.stack.register("carol").await;
+    let adas = app.post_id(&ada, "ada writes #words").await;
+    let carols = app.post_id(&carol, "carol writes #words").await;
+    let reply = app.comment_id(&ada, &carols, "ada replies").await;
+    app.comment_id(&carol, &carols, "carol replies").await;
+
+    app.set_private_at(&ada, true, Utc::now()).await;
+    app.follow("followed", &bob, &ada).await;
+
+    let everything = json!({
+        "post": "ada writes #words", "comments": [], "postCount": 1,
+        "posts": ["ada writes #words"],
+        "tagged": ["carol writes #words", "ada writes #words"],
+        "found": ["carol writes #words", "ada writes #words"],
+    });
+    let nothing = json!({
+        "post": null, "comments": null, "postCount": 1, "posts": [],
+        "tagged": ["carol writes #words"], "found": ["carol writes #words"],
+    });
+    let all_replies = json!(["ada replies", "carol replies"]);
+    for (name, viewer, seen, replies) in [
+        ("ada", &ada, &everything, &all_replies),
+        ("bob", &bob, &everything, &all_replies),
+        ("carol", &carol, &nothing, &json!(["carol replies"])),
+    ] {
+        let shown = app.seen_by(viewer, &adas, &ada, "words", "writes").await;
+        assert_eq!(&shown, seen, "as {name}");
+        let under_carols = app.seen_by(viewer, &carols, &ada, "none", "none").await;
+        assert_eq!(&under_carols["comments"], replies, "as {name}");
+    }
+    // Signed out, nothing of hers either; resolved as entities for another subgraph,
+    // her post and her comment are null to anyone who does not follow her.
+    assert_eq!(app.post(&adas).await, Value::Null);
+    assert_eq!(app.tagged("words").await, ["carol writes #words"]);
+    let hidden = json!([null, null]);
+    assert_eq!(app.entities(Some(&carol), &adas, &reply).await, hidden);
+    assert_eq!(app.entities(None, &adas, &reply).await, hidden);
+    assert_eq!(
+        app.entities(Some(&bob), &adas, &reply).await,
+        json!(["ada writes #words", "ada replies"])
+    );
+    // Commenting on a post one may not see is refused as for a post that does not exist.
+    let refused = app.add_comment(&carol, &adas, "hello?").await;
+    let missing = app
+        .add_comment(&carol, &Uuid::now_v7().to_string(), "hello?")
+        .await;
+    assert_eq!(code(&refused), "NOT_FOUND", "{refused}");
+    assert_eq!(
+        refused["errors"][0]["message"],
+        missing["errors"][0]["message"]
+    );
+    app.comment_id(&bob, &adas, "bob, a follower, replies")
+        .await;
+
+    // An unfollow, and a block (which ends follows without an unfollow), take it away.
+    app.follow("unfollowed", &bob, &ada).await;
+    let gone = app.seen_by(&bob, &adas, &ada, "words", "writes").await;
+    assert_eq!(gone, nothing, "after the unfollow");
+    app.follow("followed", &bob, &ada).await;
+    app.block("blocked", &ada, &bob).await;
+    app.block("unblocked", &ada, &bob).await;
+    let gone = app.seen_by(&bob, &adas, &ada, "words", "writes").await;
+    assert_eq!(gone, nothing, "the block ended the follow");
+
+    // Made public, she is everyone's again.
+    app.set_private_at(&ada, false, Utc::now()).await;
+    let shown = app.seen_by(&carol, &adas, &ada, "words", "writes").await;
+    assert_eq!(shown["post"], "ada writes #words", "{shown}");
+    assert_eq!(shown["tagged"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app.tagged("words").await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_newest_privacy_change_wins_whatever_order_the_changes_arrive_in() {
+    let app = spawn().await;
+    let ada = app.stack.register("ada").await;
+    let carol = app.stack.register("carol").await;
+    let adas = app.post_id(&ada, "ada writes").await;
+    let (earlier, later) = (Utc::now() - chrono::Duration::minutes(1), Utc::now());
+
+    // Made private, then public a minute earlier, arriving late: she stays private.
+    app.set_private_at(&ada, true, later).await;
+    app.set_private_at(&ada, false, earlier).await;
+    assert_eq!(app.post(&adas).await, Value::Null);
+    let seen = app.seen_by(&carol, &adas, &ada, "none", "writes").await;
+    assert_eq!(seen["found"], json!([]), "{seen}");
+
+    // The same change again changes nothing; a newer one is in force.
+    app.set_private_at(&ada, true, later).await;
+    assert_eq!(app.post(&adas).await, Value::Null);
+    app.set_private_at(&ada, false, later + chrono::Duration::seconds(1))
+        .await;
+    assert_eq!(app.post(&adas).await["body"], "ada writes");
+
+    let (bob, dan) = (Uuid::now_v7(), Uuid::now_v7());
+    let at = Utc::now();
+    assert!(
+        privacy::account::set(&app.db, bob, true, at)
+            .await
+            .expect("set")
+    );
+    assert!(
+        !privacy::account::set(&app.db, bob, false, at - chrono::Duration::seconds(1))
+            .await
+            .expect("set"),
+        "an older change is not in force"
+    );
+    assert!(
+        privacy::account::is_private(&app.db, bob)
+            .await
+            .expect("read")
+    );
+    assert!(
+        !privacy::account::is_private(&app.db, dan)
+            .await
+            .expect("read")
+    );
 }
 
 #[tokio::test]
@@ -892,11 +1064,15 @@ async fn a_page_of_fifty_posts_costs_as_many_statements_as_a_page_of_five() {
     let reps = json!({ "reps": [{ "__typename": "User", "id": author }] });
 
     // Signed out, and as a viewer whose block hides every comment (each page's checks
-    // are one read of the block replica).
+    // are one read of the block replica and one of the privacy replica); the reader is
+    // private, so privacy hides every comment from the signed-out viewer.
     let viewer = Uuid::now_v7();
     restriction::insert(&app.content.db, restriction::BLOCK, viewer, reader)
         .await
         .expect("block");
+    privacy::account::set(&app.content.db, reader, true, Utc::now())
+        .await
+        .expect("private");
     for viewer in [None, Some(viewer)] {
         let five = app.statements_for(viewer, &by_user(5), reps.clone()).await;
         let fifty = app.statements_for(viewer, &by_user(50), reps.clone()).await;

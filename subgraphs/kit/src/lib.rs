@@ -15,6 +15,8 @@
 //! - [`events`]: the CloudEvents envelope, event bus, transactional outbox and consumers,
 //!   and the live hub that carries subscription events across instances.
 //! - [`restriction`]: the replica of social's blocks and mutes that subgraphs honour.
+//! - [`privacy`]: the replica of private accounts and their followers that subgraphs
+//!   honour.
 //! - `testing` (feature `testing`): a test's own databases and event namespace.
 
 pub mod auth;
@@ -27,6 +29,7 @@ pub mod input;
 mod metrics;
 pub mod migration;
 pub mod paging;
+pub mod privacy;
 pub mod restriction;
 pub mod service;
 pub mod settings;

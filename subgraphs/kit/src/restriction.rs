@@ -7,8 +7,9 @@
 //! - The `restriction` table: [`create_table`] in a subgraph's migrations, [`Entity`].
 //! - Kept by [`apply`] (inside a subgraph's own handler) or [`Replica`] (a handler of its
 //!   own) from [`SOCIAL`]'s [`EVENTS`] (or only [`BLOCK_EVENTS`]).
-//! - Read by [`blocked_with`] and [`silenced`] in store code, and by [`is_blocked`]
-//!   through the [`BlockLoader`] in resolvers.
+//! - Read by [`not_blocked`] inside a list's statement, by [`blocked_with`] and
+//!   [`silenced`] in store code, and by [`is_blocked`] through the [`BlockLoader`] in
+//!   resolvers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -185,6 +186,17 @@ pub async fn delete(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// SQL: no block either way between the viewer (the placeholder `viewer`, such as `$4`)
+/// and the user in column `user`. Both directions are index reads of `restriction` (its
+/// key, and its index by target); the alias `r` is its own.
+pub fn not_blocked(user: &str, viewer: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM restriction r WHERE r.kind = '{BLOCK}' \
+         AND ((r.user_id = {viewer} AND r.target_id = {user}) \
+         OR (r.target_id = {viewer} AND r.user_id = {user})))"
+    )
 }
 
 /// Those of `others` between whom and `user` a block stands, either way.

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::social::start_following;
-use crate::store::{follow, follow_request, post, privacy, reaction, restriction, timeline};
+use crate::store::{follow, follow_request, post, reaction, restriction, timeline};
+use agora_kit::privacy::account as privacy;
 
 /// The source attribute of social's events.
 pub const SOURCE: &str = "social";
@@ -44,11 +45,10 @@ pub const POST_CREATED: &str = "content.post.created";
 /// Consumed: a post is gone; tombstone it and take it out of timelines, likes and saves.
 pub const POST_DELETED: &str = "content.post.deleted";
 
-/// The publishing domain of profiles.
-pub const PROFILES: &str = "profiles";
-/// Consumed: an account became private or public; replicate it, and approve the pending
-/// requests of an account made public.
-pub const PRIVACY_CHANGED: &str = "profiles.profile.privacy_changed";
+/// The publishing domain of profiles; consumed: an account became private or public
+/// ([`PRIVACY_CHANGED`]): replicate it, and approve the pending requests of an account
+/// made public.
+pub use agora_kit::privacy::{PRIVACY_CHANGED, PROFILES, PrivacyChanged};
 
 /// The publishing domain of accounts.
 pub const IDENTITY: &str = "identity";
@@ -197,18 +197,6 @@ pub async fn post_deleted(
     timeline::remove_post(txn, deleted.id).await?;
     reaction::delete_for_post(txn, deleted.id).await?;
     Ok(())
-}
-
-/// The part of profiles' `profile.privacy_changed` payload that social reads.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrivacyChanged {
-    /// Whose account.
-    pub user_id: Uuid,
-    /// Whether it is private now.
-    pub is_private: bool,
-    /// When it changed; the newest change wins.
-    pub changed_at: DateTime<Utc>,
 }
 
 /// Keeps the replica of private accounts in step with profiles.

@@ -13,7 +13,7 @@
 //! and an unfollow removes them; a deleted post leaves every timeline.
 //!
 //! Private accounts: social keeps a replica of which accounts profiles says are private
-//! (`account_privacy`, from `profiles.profile.privacy_changed`, durable consumer
+//! (the kit's `account_privacy`, from `profiles.profile.privacy_changed`, durable consumer
 //! `social-PROFILES`). Following a private account makes a pending `follow_request`
 //! (published as `social.follow.requested`) that the account accepts or declines
 //! (`User.followRequests`, `acceptFollowRequest`, `declineFollowRequest`); an account made

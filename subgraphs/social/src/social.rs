@@ -20,7 +20,8 @@ use crate::events::{
 };
 use crate::store::reaction::{self, Reaction};
 use crate::store::restriction::{self, Restriction};
-use crate::store::{follow, follow_request, post, privacy, timeline};
+use crate::store::{follow, follow_request, post, timeline};
+use agora_kit::privacy::account as privacy;
 
 /// How many of a followee's newest posts a new follow copies into the follower's feed.
 pub const BACKFILL: u64 = 20;

@@ -914,7 +914,7 @@ async fn an_erased_account_leaves_no_follow_requests_or_privacy_behind() {
         pending["data"]["_entities"][0]["followRequests"]["totalCount"],
         0
     );
-    let privacy = agora_social::store::privacy::is_private(&app.db, bob.id)
+    let privacy = agora_kit::privacy::account::is_private(&app.db, bob.id)
         .await
         .expect("privacy");
     assert!(!privacy, "the replica forgot bob");

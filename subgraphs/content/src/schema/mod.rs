@@ -3,17 +3,24 @@
 //! mutations.
 //!
 //! Every per-parent field and every entity resolver loads through a DataLoader — rows of
-//! `post` and `comment` by id, pages and counts of the [`List`]s, and blocks between the
-//! viewer and authors ([`BlockLoader`]) — so a page of 50 posts costs the same number of
-//! SQL statements as a page of 5.
+//! `post` and `comment` by id, pages and counts of the [`List`]s, blocks between the
+//! viewer and authors ([`BlockLoader`]) and private authors the viewer does not follow
+//! ([`PrivacyLoader`]) — so a page of 50 posts costs the same number of SQL statements
+//! as a page of 5.
 //!
 //! A block either way between the viewer and an author hides the author's posts and
 //! comments as if they did not exist: `post` is null, `User.posts` is empty and
 //! `User.postCount` 0, `postsByTag` and `searchPosts` leave them out (in their statement,
 //! so pages stay full), and `Post.comments` leaves out their comments (after the page is
 //! read, so such a page may hold fewer than `first`). Counts of comments stay everyone's.
-//! Entities resolved for other subgraphs (a post in social's feed) are not hidden here:
-//! the list that names them is its owner's to filter.
+//! Entities resolved for other subgraphs (a post in social's feed) are not hidden here
+//! for a block: the list that names them is its owner's to filter.
+//!
+//! A private account's posts and comments are for itself and its approved followers
+//! only; to anyone else (signed out too) they are hidden in the same places as across a
+//! block, and also when resolved as `Post` or `Comment` entities (null, as if gone),
+//! since another subgraph's list may name a post from before its author went private.
+//! `User.postCount` stays public, as social keeps follower counts public.
 
 mod mutation;
 mod query;
@@ -23,6 +30,7 @@ use std::sync::Arc;
 
 use agora_kit::graphql::{BATCH_WINDOW, RowLoader, loader};
 use agora_kit::paging::{CountLoader, PageLoader};
+use agora_kit::privacy::PrivacyLoader;
 use agora_kit::restriction::BlockLoader;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
@@ -49,7 +57,8 @@ pub fn build(content: Arc<Content>) -> ContentSchema {
         .data(loader(PageLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
         .data(loader(CountLoader::<List>::new(db.clone())).delay(BATCH_WINDOW))
         .data(loader(PostMediaLoader(db.clone())).delay(BATCH_WINDOW))
-        .data(loader(BlockLoader(db)).delay(BATCH_WINDOW))
+        .data(loader(BlockLoader(db.clone())).delay(BATCH_WINDOW))
+        .data(loader(PrivacyLoader(db)).delay(BATCH_WINDOW))
         .finish()
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::types::{
     Comment, Media, Post, PostConnection, PostSearchConnection, User, hidden_from_viewer,
-    post_connection, search_connection,
+    post_connection, private_to_viewer, search_connection,
 };
 use crate::content::{Content, normalize_tag, search_terms};
 use crate::store::{comment, post, search, tag};
@@ -85,7 +85,8 @@ impl Query {
         search_connection(ctx, offset, hits).await
     }
 
-    /// Resolves `Post` representations in one batch; null for a post that is gone.
+    /// Resolves `Post` representations in one batch; null for a post that is gone, and,
+    /// as if gone, for one by a private account the viewer does not follow.
     #[graphql(entity)]
     async fn find_post_by_id(
         &self,
@@ -95,10 +96,18 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(load_row::<post::Entity>(ctx, id).await?.map(Post))
+        let Some(post) = load_row::<post::Entity>(ctx, id).await? else {
+            return Ok(None);
+        };
+        if !private_to_viewer(ctx, [post.author_id]).await?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Post(post)))
     }
 
-    /// Resolves `Comment` representations in one batch; null for a comment that is gone.
+    /// Resolves `Comment` representations in one batch; null for a comment that is gone,
+    /// and, as if gone, for one by (or under a post by) a private account the viewer does
+    /// not follow.
     #[graphql(entity)]
     async fn find_comment_by_id(
         &self,
@@ -108,7 +117,17 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(load_row::<comment::Entity>(ctx, id).await?.map(Comment))
+        let Some(comment) = load_row::<comment::Entity>(ctx, id).await? else {
+            return Ok(None);
+        };
+        let Some(parent) = load_row::<post::Entity>(ctx, comment.post_id).await? else {
+            return Ok(None);
+        };
+        let authors = [comment.author_id, parent.author_id];
+        if !private_to_viewer(ctx, authors).await?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Comment(comment)))
     }
 
     /// Resolves `Media` references (content adds no fields of its own).

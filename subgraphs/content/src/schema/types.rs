@@ -9,6 +9,7 @@ use agora_kit::paging::{
     Cursor, OffsetCursor, Page, PageKey, PageRequest, Position, connection, load_count, load_page,
     page_request,
 };
+use agora_kit::privacy;
 use agora_kit::restriction::{BlockKey, BlockLoader};
 use agora_kit::{Code, ServiceError};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
@@ -57,8 +58,36 @@ pub async fn blocked_with_viewer(
 }
 
 /// Whether a block either way stands between the viewer and `user`.
-pub async fn hidden_from_viewer(ctx: &Context<'_>, user: Uuid) -> Result<bool> {
+pub async fn blocked_from_viewer(ctx: &Context<'_>, user: Uuid) -> Result<bool> {
     Ok(blocked_with_viewer(ctx, [user]).await?.contains(&user))
+}
+
+/// Those of `users` who are private and whom the viewer (signed in or not) does not
+/// follow, through the schema's [`privacy::PrivacyLoader`]; never the viewer.
+pub async fn private_to_viewer(
+    ctx: &Context<'_>,
+    users: impl IntoIterator<Item = Uuid>,
+) -> Result<HashSet<Uuid>> {
+    let viewer = optional_viewer(ctx).map(|viewer| viewer.user_id);
+    privacy::hidden_authors(ctx, viewer, users).await
+}
+
+/// Those of `users` whose posts and comments the viewer may not see: across a block
+/// either way ([`blocked_with_viewer`]), or private and not followed
+/// ([`private_to_viewer`]).
+pub async fn hidden_authors(
+    ctx: &Context<'_>,
+    users: impl IntoIterator<Item = Uuid>,
+) -> Result<HashSet<Uuid>> {
+    let users: HashSet<Uuid> = users.into_iter().collect();
+    let mut hidden = blocked_with_viewer(ctx, users.iter().copied()).await?;
+    hidden.extend(private_to_viewer(ctx, users).await?);
+    Ok(hidden)
+}
+
+/// Whether the viewer may not see what `user` wrote (see [`hidden_authors`]).
+pub async fn hidden_from_viewer(ctx: &Context<'_>, user: Uuid) -> Result<bool> {
+    Ok(hidden_authors(ctx, [user]).await?.contains(&user))
 }
 
 /// A connection of the posts a page lists, loaded in one batch.
@@ -175,7 +204,7 @@ impl Post {
         let page = load_page(ctx, key).await?;
         let ids: Vec<Uuid> = page.entries.iter().map(|entry| entry.node).collect();
         let comments = load_rows::<comment::Entity>(ctx, &ids).await?;
-        let hidden = blocked_with_viewer(ctx, comments.iter().map(|c| c.author_id)).await?;
+        let hidden = hidden_authors(ctx, comments.iter().map(|c| c.author_id)).await?;
         let edges = comments
             .into_iter()
             .filter(|c| !hidden.contains(&c.author_id))
@@ -306,7 +335,7 @@ impl User {
 
     /// How many posts this user has; 0 across a block either way with the viewer.
     async fn post_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        if hidden_from_viewer(ctx, self.uuid).await? {
+        if blocked_from_viewer(ctx, self.uuid).await? {
             return Ok(0);
         }
         load_count(ctx, List::AuthorPosts, self.uuid).await

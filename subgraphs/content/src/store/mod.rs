@@ -6,11 +6,11 @@
 //! - [`search`]: full-text search over post bodies, on either backend.
 //! - [`post_media`]: the media each post shows.
 //! - [`media`]: the replica of media's ready objects (id, owner).
-//! - [`block`]: what the replica of social's blocks hides from the lists above.
+//! - [`visible`]: what the replicas of social's blocks and of private accounts hide from
+//!   the lists above.
 //! - [`list`]: the per-parent lists (an author's posts, a post's comments), read by the
 //!   kit's keyset pages and counts.
 
-pub mod block;
 pub mod comment;
 pub mod list;
 pub mod media;
@@ -18,6 +18,7 @@ pub mod post;
 pub mod post_media;
 pub mod search;
 pub mod tag;
+pub mod visible;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

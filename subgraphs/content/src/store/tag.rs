@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseBackend, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::block::author_not_blocked;
+use super::visible::post_visible;
 
 /// A (tag, post) row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -74,8 +74,9 @@ pub async fn delete_for_posts(conn: &impl ConnectionTrait, posts: &[Uuid]) -> Re
     Ok(())
 }
 
-/// A page of the posts tagged `tag`, newest first; as `viewer` sees it, without the
-/// posts of anyone with a block between them.
+/// A page of the posts tagged `tag`, newest first; as `viewer` (none when signed out)
+/// sees it: without the posts of anyone with a block between them, nor of a private
+/// account they do not follow.
 #[tracing::instrument(skip_all)]
 pub async fn page(
     conn: &impl ConnectionTrait,
@@ -83,17 +84,19 @@ pub async fn page(
     viewer: Option<Uuid>,
     request: PageRequest,
 ) -> Result<Page, DbErr> {
-    let mut query = Entity::find().filter(Column::Tag.eq(tag));
-    if let Some(viewer) = viewer {
-        // A custom expression's placeholders are `$N` on Postgres; elsewhere each `?`
-        // takes the next value, so the viewer is given once per use.
-        let placeholder = match conn.get_database_backend() {
-            DatabaseBackend::Postgres => "$1",
-            _ => "?",
-        };
-        let visible = author_not_blocked("post_tag.post_id", placeholder);
-        query = query.filter(Expr::cust_with_values(visible, [viewer, viewer]));
-    }
+    // Nobody has the nil id: a signed-out viewer sees public posts only.
+    let viewer = viewer.unwrap_or(Uuid::nil());
+    // A custom expression's placeholders are `$N` on Postgres; elsewhere each `?` takes
+    // the next value, so the viewer is given once per use (Postgres reads only the first).
+    let placeholder = match conn.get_database_backend() {
+        DatabaseBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let visible = post_visible("post_tag.post_id", placeholder);
+    let uses = visible.matches(placeholder).count();
+    let mut query = Entity::find()
+        .filter(Column::Tag.eq(tag))
+        .filter(Expr::cust_with_values(visible, vec![viewer; uses]));
     if let Some(after) = request.after {
         query = query.filter(beyond(Column::CreatedAt, Column::PostId, after, true));
     }

@@ -10,6 +10,7 @@
 //! either way with the viewer are never found.
 
 use agora_kit::paging::split_page;
+use agora_kit::restriction::not_blocked;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
@@ -57,9 +58,10 @@ pub async fn search(
                                  word_similarity($1, lower(p.display_name))) AS score
                     FROM profile p
                     WHERE ({PREFIX} OR $1 <% lower(p.handle) OR $1 <% lower(p.display_name))
-                      AND {NOT_BLOCKED}
+                      AND {not_blocked}
                 ) hit
-                ORDER BY tier, score DESC, handle, user_id LIMIT $5 OFFSET $6"
+                ORDER BY tier, score DESC, handle, user_id LIMIT $5 OFFSET $6",
+                not_blocked = unblocked(),
             ),
             [
                 query.into(),
@@ -92,8 +94,9 @@ const PREFIX: &str = "(lower(p.handle) LIKE $2 ESCAPE '\\'
     OR lower(p.display_name) LIKE $2 ESCAPE '\\' OR lower(p.display_name) LIKE $3 ESCAPE '\\')";
 
 /// No block either way between the viewer (`$4`) and the profile's user.
-const NOT_BLOCKED: &str = "NOT EXISTS (SELECT 1 FROM restriction r WHERE r.kind = 'block'
-    AND ((r.user_id = $4 AND r.target_id = p.user_id) OR (r.target_id = $4 AND r.user_id = p.user_id)))";
+fn unblocked() -> String {
+    not_blocked("p.user_id", "$4")
+}
 
 /// The SQLite statement: the same tiers, a trigram share as the fuzzy score, candidates
 /// from the FTS5 index. SQLite's numbered parameters are `?NNN` (its `$NNN` are named, and
@@ -146,13 +149,14 @@ fn sqlite(
             SELECT p.user_id AS user_id, p.handle AS handle, {TIER} AS tier,
                 max({handle}, {name}) AS shared
             FROM profile p
-            WHERE ({PREFIX} OR {fuzzy}) AND {NOT_BLOCKED}
+            WHERE ({PREFIX} OR {fuzzy}) AND {not_blocked}
         )
         WHERE tier < 3 OR shared * 2 >= {count}
         ORDER BY tier, shared DESC, handle, user_id LIMIT $5 OFFSET $6",
         handle = found_in("handle"),
         name = found_in("display_name"),
         count = grams.len(),
+        not_blocked = unblocked(),
     )
     .replace('$', "?");
     Statement::from_sql_and_values(backend, sql, values)

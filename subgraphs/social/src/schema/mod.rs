@@ -17,7 +17,7 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use crate::social::Social;
 use crate::store::list::List;
-use crate::store::privacy;
+use agora_kit::privacy::account as privacy;
 
 pub use mutation::Mutation;
 pub use query::Query;

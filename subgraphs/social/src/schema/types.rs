@@ -17,7 +17,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use crate::store::list::List;
-use crate::store::privacy;
+use agora_kit::privacy::account as privacy;
 
 /// A Relay connection over the loaded page of `key`, each node made from its id by `node`.
 pub fn connection<N, C, E>(

@@ -2,11 +2,12 @@
 //!
 //! - [`follow`]: who follows whom.
 //! - [`follow_request`]: who asked to follow a private account.
-//! - [`privacy`]: the replica of which accounts are private.
 //! - [`reaction`]: who liked or saved which post.
 //! - [`post`]: the replica of content's posts (id, author, creation time, tombstone).
 //! - [`restriction`]: who blocked or muted whom.
 //! - [`timeline`]: home timelines, one row per post per reader (fan-out on write).
+//!
+//! Which accounts are private is the kit's replica, [`agora_kit::privacy::account`].
 //! - [`list`]: the lists they make, read by the kit's keyset pages, counts and
 //!   membership.
 
@@ -14,7 +15,6 @@ pub mod follow;
 pub mod follow_request;
 pub mod list;
 pub mod post;
-pub mod privacy;
 pub mod reaction;
 pub mod restriction;
 pub mod timeline;
