@@ -572,6 +572,39 @@ async fn a_consumer_restarted_after_a_crash_applies_the_unsettled_events_before_
     h.finish().await
 }
 
+/// The server hands a crashed run's deliveries out again each after its own delay (here
+/// the first one was put off, the others just expire), so they come back out of order;
+/// the next run still applies them, and what came after, in stream order.
+#[tokio::test]
+async fn a_crashed_run_s_events_coming_back_out_of_order_are_applied_in_stream_order()
+-> anyhow::Result<()> {
+    let Some(h) = Harness::start(BusKind::JetStream).await? else {
+        return Ok(());
+    };
+    let events: Vec<Envelope> = (0..5).map(|n| registered(&format!("u{n}"))).collect();
+    for event in &events[..4] {
+        h.bus.publish(event).await?;
+    }
+    let mut crashed = h.bus.subscribe(&h.spec(5)).await?;
+    let mut batch = crashed.next_batch(10).await?.into_iter();
+    let first = batch.next().context("the first event")?;
+    assert_eq!(first.envelope.id, events[0].id);
+    first.nak(Duration::from_secs(3)).await?;
+    drop(batch);
+    drop(crashed);
+    h.bus.publish(&events[4]).await?;
+
+    let running = h.run(h.consumer(Arc::new(Recorder), 5).await?);
+    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
+    assert_eq!(
+        h.applied().await?,
+        events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        "in stream order"
+    );
+    running.stop().await?;
+    h.finish().await
+}
+
 async fn sent_outbox_rows_are_pruned_after_the_retention_period_and_pending_ones_kept(
     kind: BusKind,
 ) -> anyhow::Result<()> {

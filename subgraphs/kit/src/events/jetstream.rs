@@ -3,13 +3,14 @@
 //! Streams and consumers are those of [`super::topology`]. A consumer's deliveries are
 //! pulled in batches and handed out in stream order. Order survives a crash too: a
 //! consumer opened while deliveries of a previous run are still unsettled (the server
-//! hands them out again only when their ack wait runs out) holds back newer events until
-//! those have come back and been settled, so a restart never lets an event overtake an
-//! earlier one. Events a consumer gives up on are copied, with the consumer, attempts
+//! hands them out again only when their ack wait runs out, each after its own backoff,
+//! so not necessarily in order) holds everything it receives until those have all come
+//! back (or been settled elsewhere), then hands it out sorted by stream sequence, so a
+//! restart never lets an event overtake an earlier one. Events a consumer gives up on are copied, with the consumer, attempts
 //! and last error, to `DEADLETTER` under `deadletter.<durable>`; the server's
 //! max-deliveries advisories land there too.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -323,13 +324,14 @@ impl EventBus for JetStreamBus {
         let (consumer, _) = self.apply_consumer(spec).await?;
         let durable = self.naming.durable(spec);
         let info = consumer.cached_info();
-        // Deliveries of a previous run still unsettled: hold back what comes after them.
+        // Deliveries of a previous run still unsettled: hold everything until they are back.
+        let patience = topology::longest_redelivery(&info.config.backoff, info.config.ack_wait)
+            + self.tuning.ack_wait;
         let hold = (info.num_ack_pending > 0).then(|| Hold {
             up_to: info.delivered.stream_sequence,
-            deadline: Instant::now()
-                + topology::longest_redelivery(&info.config.backoff, info.config.ack_wait)
-                + self.tuning.ack_wait,
-            held: VecDeque::new(),
+            patience,
+            deadline: Instant::now() + patience,
+            held: BTreeMap::new(),
             progressed: Instant::now(),
         });
         if let Some(hold) = &hold {
@@ -517,15 +519,22 @@ impl EventAdmin for JetStreamBus {
     }
 }
 
-/// Newer events held back until a previous run's unsettled deliveries are settled.
+/// Deliveries held back until a previous run's unsettled ones are back or settled.
 struct Hold {
     /// The last stream sequence the previous run was handed.
     up_to: u64,
+    /// How long the server may take to hand the previous run's deliveries out again: the
+    /// longest redelivery delay plus an ack wait.
+    patience: Duration,
     /// When to give up waiting (an event whose deliveries the server exhausted never
-    /// comes back): the longest redelivery delay plus an ack wait.
+    /// comes back): `patience` after the open, or after the server was last unreachable
+    /// (its redelivery timers only run while it is up).
     deadline: Instant,
-    /// Events after `up_to`, in stream order, kept from expiring with progress acks.
-    held: VecDeque<Delivery>,
+    /// What this run received meanwhile (the previous run's events coming back and newer
+    /// ones) by stream sequence, kept from expiring with progress acks; a redelivery of
+    /// one (its progress acks failed while the server was down) replaces it, so that
+    /// each event counts once against the consumer's pending count.
+    held: BTreeMap<u64, Delivery>,
     /// When the held events were last told "in progress".
     progressed: Instant,
 }
@@ -580,11 +589,7 @@ impl EventStream for JetStreamStream {
                 None => self.ready.extend(pulled),
                 Some(hold) => {
                     for delivery in pulled {
-                        if delivery.stream_seq <= hold.up_to {
-                            self.ready.push_back(delivery);
-                        } else {
-                            hold.held.push_back(delivery);
-                        }
+                        hold.held.insert(delivery.stream_seq, delivery);
                     }
                 }
             }
@@ -593,27 +598,34 @@ impl EventStream for JetStreamStream {
 }
 
 impl JetStreamStream {
-    /// Keeps held events alive, and releases them once the previous run's deliveries are
-    /// all settled (the ack floor reached them, or nobody else holds any), or at the
-    /// deadline.
+    /// Keeps held events alive, and releases them in stream order once the previous
+    /// run's deliveries are all back (nobody else holds any) or settled (the ack floor
+    /// reached them), or at the deadline.
     async fn review_hold(&mut self) -> Result<(), EventError> {
         let Some(hold) = &mut self.hold else {
             return Ok(());
         };
         let now = Instant::now();
         if now >= hold.progressed + self.ack_wait / 3 {
-            for delivery in &hold.held {
+            for delivery in hold.held.values() {
                 if let Err(err) = delivery.progress().await {
                     tracing::warn!(error = %err, "could not extend a held delivery");
                 }
             }
             hold.progressed = now;
         }
-        let info = self.consumer.info().await.map_err(EventError::bus)?.clone();
+        let info = match self.consumer.info().await {
+            Ok(info) => info.clone(),
+            Err(err) => {
+                hold.deadline = hold.deadline.max(now + hold.patience);
+                return Err(EventError::bus(err));
+            }
+        };
         let others = info.num_ack_pending.saturating_sub(hold.held.len());
         if info.ack_floor.stream_sequence >= hold.up_to || others == 0 || now >= hold.deadline {
             tracing::info!(durable = %self.durable, held = hold.held.len(), "previous run settled; releasing held events");
-            self.ready.extend(hold.held.drain(..));
+            self.ready
+                .extend(std::mem::take(&mut hold.held).into_values());
             self.hold = None;
         }
         Ok(())
