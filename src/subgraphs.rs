@@ -71,6 +71,7 @@ pub const ALL: &[Subgraph] = &[
                 agora_content::identity_consumer(),
                 agora_content::media_consumer(),
                 agora_content::social_consumer(),
+                agora_content::profiles_consumer(),
             ]
         },
     },

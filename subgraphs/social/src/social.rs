@@ -125,13 +125,10 @@ impl Social {
         Ok(())
     }
 
-    /// `viewer` likes a live post.
+    /// `viewer` likes a live post they may see.
     pub async fn like(&self, viewer: Uuid, post_id: Uuid) -> Result<(), SocialError> {
         let txn = self.db.begin().await?;
-        let target = live_post(&txn, post_id).await?;
-        if restriction::blocked_between(&txn, viewer, target.author_id).await? {
-            return Err(post_not_found());
-        }
+        let target = visible_post(&txn, viewer, post_id).await?;
         let now = Utc::now();
         if reaction::insert(&txn, Reaction::Like, viewer, post_id, now).await? {
             let payload = PostLiked {
@@ -164,10 +161,10 @@ impl Social {
         Ok(())
     }
 
-    /// `viewer` bookmarks a live post (private: no event).
+    /// `viewer` bookmarks a live post they may see (private: no event).
     pub async fn save(&self, viewer: Uuid, post_id: Uuid) -> Result<(), SocialError> {
         let txn = self.db.begin().await?;
-        live_post(&txn, post_id).await?;
+        visible_post(&txn, viewer, post_id).await?;
         reaction::insert(&txn, Reaction::Save, viewer, post_id, Utc::now()).await?;
         txn.commit().await?;
         Ok(())
@@ -300,7 +297,26 @@ async fn live_post(txn: &DatabaseTransaction, id: Uuid) -> Result<post::Model, S
     post::find_live(txn, id).await?.ok_or_else(post_not_found)
 }
 
-/// The answer about a post that does not exist, or that a block hides.
+/// The live post `id` if `viewer` may see it: no block between them, and a private
+/// author's posts only to the author and their followers; else "not found", as if gone.
+async fn visible_post(
+    txn: &DatabaseTransaction,
+    viewer: Uuid,
+    id: Uuid,
+) -> Result<post::Model, SocialError> {
+    let target = live_post(txn, id).await?;
+    let author = target.author_id;
+    let hidden = restriction::blocked_between(txn, viewer, author).await?
+        || (viewer != author
+            && privacy::is_private(txn, author).await?
+            && !follow::exists(txn, viewer, author).await?);
+    if hidden {
+        return Err(post_not_found());
+    }
+    Ok(target)
+}
+
+/// The answer about a post that does not exist, or that a block or privacy hides.
 fn post_not_found() -> SocialError {
     ServiceError::new(Code::NotFound, "post not found").into()
 }

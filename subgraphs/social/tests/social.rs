@@ -834,6 +834,32 @@ async fn a_private_accounts_follows_are_seen_only_by_itself_and_its_followers() 
 }
 
 #[tokio::test]
+async fn a_private_accounts_posts_are_liked_only_by_itself_and_its_followers() {
+    let app = spawn().await;
+    let (ada, bob, cyd) = (
+        app.stack.register("ada").await,
+        app.stack.register("bob").await,
+        app.stack.register("cyd").await,
+    );
+    app.follow(&bob, &ada).await;
+    let post = app.publish_post(&ada).await;
+    app.set_private(&ada, true).await;
+
+    let refused = app.like(&cyd, post).await;
+    assert_eq!(error_of(&refused).0, "NOT_FOUND", "{refused}");
+    for allowed in [&ada, &bob] {
+        let liked = app.like(allowed, post).await;
+        assert!(liked["errors"].is_null(), "{liked}");
+    }
+    assert_eq!(
+        app.like(&bob, post).await["data"]["likePost"]["post"]["likeCount"],
+        2
+    );
+    app.unfollow(&bob, &ada).await;
+    assert_eq!(error_of(&app.like(&bob, post).await).0, "NOT_FOUND");
+}
+
+#[tokio::test]
 async fn unfollowing_withdraws_a_pending_request() {
     let app = spawn().await;
     let (ada, bob) = (
