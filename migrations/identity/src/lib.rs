@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
+            Box::new(agora_kit::events::OutboxUnsentIndexMigration),
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_account_tokens::Migration),
             Box::new(m0003_erasure::Migration),

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
+            Box::new(agora_kit::events::OutboxUnsentIndexMigration),
             Box::new(m0001_media::Migration),
         ]
     }

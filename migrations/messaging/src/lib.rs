@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
+            Box::new(agora_kit::events::OutboxUnsentIndexMigration),
             Box::new(m0001_messaging::Migration),
             Box::new(m0002_email::Migration),
             Box::new(m0003_restriction::Migration),

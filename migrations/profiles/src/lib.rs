@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
+            Box::new(agora_kit::events::OutboxUnsentIndexMigration),
             Box::new(m0001_profiles::Migration),
             Box::new(m0002_avatar::Migration),
             Box::new(m0003_restriction::Migration),

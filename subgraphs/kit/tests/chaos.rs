@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use agora_kit::events::{
     Backoff, BusConfig, BusTuning, Consumer, ConsumerSpec, Envelope, EventBus,
-    EventTablesMigration, Handler, HandlerError, OutboxRelay, connect_admin, connect_with, enqueue,
+    EventTablesMigration, Handler, HandlerError, OutboxRelay, OutboxUnsentIndexMigration,
+    connect_admin, connect_with, enqueue,
 };
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
@@ -561,7 +562,10 @@ struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(EventTablesMigration)]
+        vec![
+            Box::new(EventTablesMigration),
+            Box::new(OutboxUnsentIndexMigration),
+        ]
     }
 }
 

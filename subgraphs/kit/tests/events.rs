@@ -13,7 +13,7 @@ use std::time::Duration;
 use agora_kit::events::{
     Backoff, BusConfig, BusTuning, Consumer, ConsumerSpec, Envelope, EventBus, EventError,
     EventStream, EventTablesMigration, Handler, HandlerError, LiveHub, LocalHub, OutboxRelay,
-    Outcome, connect_with, enqueue, tables::outbox,
+    OutboxUnsentIndexMigration, Outcome, connect_with, enqueue, tables::outbox,
 };
 use agora_kit::events::{EventAdmin, ReplaySelection, connect_admin};
 use anyhow::Context as _;
@@ -932,7 +932,10 @@ struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(EventTablesMigration)]
+        vec![
+            Box::new(EventTablesMigration),
+            Box::new(OutboxUnsentIndexMigration),
+        ]
     }
 }
 

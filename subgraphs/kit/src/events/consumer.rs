@@ -1,7 +1,8 @@
 //! The consumer runner: applies each delivered event exactly once per consumer, by
 //! writing the handler's effect and an inbox row in one transaction.
 //!
-//! Delivery is at-least-once; the inbox turns it into effectively-once. The runner takes
+//! Delivery is at-least-once; the inbox turns it into effectively-once (its row is
+//! claimed first in the effect's transaction). The runner takes
 //! deliveries in batches and applies a batch in one transaction (one commit for up to
 //! [`BATCH`] events). Events are applied in stream order, which keeps the events about
 //! one entity in order: a failing event is retried in place, holding the events behind
@@ -18,8 +19,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use futures::future::join_all;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, TransactionTrait,
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, TransactionTrait,
+    TryInsertResult,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -202,27 +203,42 @@ impl Consumer {
         }
     }
 
-    /// Applies `events` in order in one transaction: each one the inbox does not have
-    /// yet (nor an earlier one of the batch) is handled and gets its inbox row; then one
-    /// commit, then the handler's `committed` for each applied event. On a handler
-    /// failure nothing is committed and the index of the failing event is returned.
+    /// Applies `events` in order in one transaction: their inbox rows go in first, in one
+    /// statement, and each event whose row was not there yet is handled; then one commit,
+    /// then the handler's `committed` for each applied event. On a handler failure
+    /// nothing is committed and the index of the failing event is returned.
+    ///
+    /// Inserting the inbox rows first (rather than reading the inbox, then inserting)
+    /// takes one statement whose plan cannot go wrong (a probe of the key per row; the
+    /// read planned a scan of the consumer's whole inbox on a young table), and makes a
+    /// second instance handed the same event wait for the first one's commit and then see
+    /// the duplicate, rather than apply it too and fail on the key.
     async fn apply_batch(&mut self, events: &[&Envelope]) -> Result<Vec<Outcome>, BatchError> {
         let store = |err: sea_orm::DbErr| BatchError::Store(err.into());
         let txn = self.db.begin().await.map_err(store)?;
-        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-        let mut seen: HashSet<Uuid> = inbox::Entity::find()
-            .filter(inbox::Column::Consumer.eq(&self.spec.name))
-            .filter(inbox::Column::EventId.is_in(ids))
-            .all(&txn)
+        let now = Utc::now();
+        let mut unique = HashSet::new();
+        let rows: Vec<inbox::ActiveModel> = events
+            .iter()
+            .filter(|event| unique.insert(event.id))
+            .map(|event| inbox::ActiveModel {
+                consumer: Set(self.spec.name.clone()),
+                event_id: Set(event.id),
+                processed_at: Set(now),
+            })
+            .collect();
+        let mut claimed: HashSet<Uuid> = match inbox::Entity::insert_many(rows)
+            .on_conflict_do_nothing()
+            .exec_with_returning_many(&txn)
             .await
             .map_err(store)?
-            .into_iter()
-            .map(|row| row.event_id)
-            .collect();
+        {
+            TryInsertResult::Inserted(rows) => rows.into_iter().map(|row| row.event_id).collect(),
+            TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
+        };
         let mut outcomes = Vec::with_capacity(events.len());
-        let mut rows = Vec::new();
         for (index, event) in events.iter().enumerate() {
-            if !seen.insert(event.id) {
+            if !claimed.remove(&event.id) {
                 outcomes.push(Outcome::Duplicate);
                 continue;
             }
@@ -242,18 +258,7 @@ impl Consumer {
                 }
                 return Err(BatchError::Handler { index, error });
             }
-            rows.push(inbox::ActiveModel {
-                consumer: Set(self.spec.name.clone()),
-                event_id: Set(event.id),
-                processed_at: Set(Utc::now()),
-            });
             outcomes.push(Outcome::Applied);
-        }
-        if !rows.is_empty() {
-            inbox::Entity::insert_many(rows)
-                .exec_without_returning(&txn)
-                .await
-                .map_err(store)?;
         }
         txn.commit().await.map_err(store)?;
         for (event, outcome) in events.iter().zip(&outcomes) {
