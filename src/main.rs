@@ -12,6 +12,9 @@ use agora::{compose, schema, subgraphs};
 use agora_kit::Settings;
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: agora_kit::Allocator = agora_kit::Allocator;
+
 /// Agora: a GraphQL federation social platform.
 #[derive(Parser)]
 #[command(version, about)]

@@ -16,6 +16,9 @@ use clap::Parser;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How often the supergraph file is checked for changes.
 const RELOAD_POLL: Duration = Duration::from_secs(5);
 

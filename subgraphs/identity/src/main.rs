@@ -1,5 +1,8 @@
 //! The identity subgraph as its own process.
 
+#[global_allocator]
+static ALLOCATOR: agora_kit::Allocator = agora_kit::Allocator;
+
 #[tokio::main]
 async fn main() -> Result<(), agora_kit::service::StartError> {
     agora_kit::service::run_standalone("identity", agora_identity::build).await

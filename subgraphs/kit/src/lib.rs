@@ -37,4 +37,7 @@ pub mod settings;
 pub mod testing;
 
 pub use error::{Code, ServiceError};
+/// The allocator of every Agora binary (`#[global_allocator]` in each `main.rs`): under
+/// load glibc's malloc took about a fifth of the CPU.
+pub use mimalloc::MiMalloc as Allocator;
 pub use settings::Settings;
