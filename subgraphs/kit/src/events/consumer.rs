@@ -2,13 +2,13 @@
 //! writing the handler's effect and an inbox row in one transaction.
 //!
 //! Delivery is at-least-once; the inbox turns it into effectively-once (its row is
-//! claimed first in the effect's transaction). The runner takes
-//! deliveries in batches and applies a batch in one transaction (one commit for up to
-//! [`BATCH`] events). Events are applied in stream order, which keeps the events about
-//! one entity in order: a failing event is retried in place, holding the events behind
-//! it (which are kept from expiring), with growing delays; after `max_deliver` attempts,
-//! or at once when the handler rejects it, it is dead-lettered so that one poison event
-//! cannot stop the events behind it for long. A database outage is not the event's
+//! claimed first in the effect's transaction). The runner takes deliveries in batches
+//! and applies a batch in one transaction (one commit for up to [`BATCH`] events).
+//! Events are applied in stream order, which keeps the events about one entity in
+//! order: a failing event is retried in place, holding the events behind it (which are
+//! kept from expiring), with growing delays; after `max_deliver` attempts, or at once
+//! when the handler rejects it, it is dead-lettered so that one poison event cannot stop
+//! the events behind it for long. A database outage is not the event's
 //! fault: the runner waits it out without counting attempts.
 
 use std::collections::{HashSet, VecDeque};

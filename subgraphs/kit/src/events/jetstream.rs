@@ -6,9 +6,9 @@
 //! hands them out again only when their ack wait runs out, each after its own backoff,
 //! so not necessarily in order) holds everything it receives until those have all come
 //! back (or been settled elsewhere), then hands it out sorted by stream sequence, so a
-//! restart never lets an event overtake an earlier one. Events a consumer gives up on are copied, with the consumer, attempts
-//! and last error, to `DEADLETTER` under `deadletter.<durable>`; the server's
-//! max-deliveries advisories land there too.
+//! restart never lets an event overtake an earlier one. Events a consumer gives up on
+//! are copied, with the consumer, attempts and last error, to `DEADLETTER` under
+//! `deadletter.<durable>`; the server's max-deliveries advisories land there too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
