@@ -605,6 +605,37 @@ async fn a_crashed_run_s_events_coming_back_out_of_order_are_applied_in_stream_o
     h.finish().await
 }
 
+/// A delivery can go elsewhere while a run is open (to a dropped run's pull request the
+/// server still served, or lost with a connection); it comes back only after its ack
+/// wait. The run that sees the skipped delivery applies it before what came after.
+#[tokio::test]
+async fn a_delivery_that_went_elsewhere_is_applied_before_the_events_after_it() -> anyhow::Result<()>
+{
+    let Some(h) = Harness::start(BusKind::JetStream).await? else {
+        return Ok(());
+    };
+    let events: Vec<Envelope> = (0..3).map(|n| registered(&format!("u{n}"))).collect();
+    let consumer = h.consumer(Arc::new(Recorder), 5).await?;
+    let mut elsewhere = h.bus.subscribe(&h.spec(5)).await?;
+    h.bus.publish(&events[0]).await?;
+    let taken = elsewhere.next_batch(1).await?;
+    assert_eq!(taken[0].envelope.id, events[0].id);
+    drop((taken, elsewhere));
+    for event in &events[1..] {
+        h.bus.publish(event).await?;
+    }
+
+    let running = h.run(consumer);
+    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
+    assert_eq!(
+        h.applied().await?,
+        events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        "in stream order"
+    );
+    running.stop().await?;
+    h.finish().await
+}
+
 async fn sent_outbox_rows_are_pruned_after_the_retention_period_and_pending_ones_kept(
     kind: BusKind,
 ) -> anyhow::Result<()> {

@@ -6,9 +6,15 @@
 //! hands them out again only when their ack wait runs out, each after its own backoff,
 //! so not necessarily in order) holds everything it receives until those have all come
 //! back (or been settled elsewhere), then hands it out sorted by stream sequence, so a
-//! restart never lets an event overtake an earlier one. Events a consumer gives up on
-//! are copied, with the consumer, attempts and last error, to `DEADLETTER` under
-//! `deadletter.<durable>`; the server's max-deliveries advisories land there too.
+//! restart never lets an event overtake an earlier one. A running consumer does the same
+//! when its pulls skip a consumer sequence: that delivery went elsewhere (lost with a
+//! connection, or to another instance) and would come back behind newer events. Events a
+//! consumer gives up on are copied, with the consumer, attempts and last error, to
+//! `DEADLETTER` under `deadletter.<durable>`; the server's max-deliveries advisories land
+//! there too.
+//!
+//! Publishing keeps stream order across a reconnect as well: see
+//! [`JetStreamBus::publish_all`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -27,6 +33,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::admin::{
     ATTEMPTS_HEADER, Applied, CONSUMER_HEADER, ConsumerStats, DeadLetter, ERROR_HEADER, EventAdmin,
@@ -274,8 +281,14 @@ impl EventBus for JetStreamBus {
     #[tracing::instrument(skip_all, fields(events = envelopes.len()))]
     async fn publish_all(&self, envelopes: &[Envelope]) -> (usize, Option<EventError>) {
         // All sent first, then the acks in order: one round trip for the batch, not one
-        // per event. A connection keeps publish order, so the stream keeps the batch's.
+        // per event. A connection keeps publish order, but not across a reconnect: what
+        // the client still held when the server went away is sent when it is back, after
+        // the message that was lost with the socket, and the relay's retry of that one
+        // would land behind its successors. So each event names the batch's previous
+        // one for its stream, which refuses it unless that is its last message (a
+        // duplicate is acknowledged before that check, so a retry still goes through).
         let mut acks = Vec::with_capacity(envelopes.len());
+        let mut previous: HashMap<&str, Uuid> = HashMap::new();
         for envelope in envelopes {
             let payload = match serde_json::to_vec(envelope) {
                 Ok(payload) => payload,
@@ -284,9 +297,12 @@ impl EventBus for JetStreamBus {
                     break;
                 }
             };
-            let message = PublishMessage::build()
+            let mut message = PublishMessage::build()
                 .payload(payload.into())
                 .message_id(envelope.id.to_string());
+            if let Some(last) = previous.insert(envelope.domain(), envelope.id) {
+                message = message.expected_last_message_id(last.to_string());
+            }
             let subject = self.naming.subject(&envelope.event_type);
             match self.js.send_publish(subject, message).await {
                 Ok(ack) => acks.push(Ok(ack)),
@@ -323,17 +339,12 @@ impl EventBus for JetStreamBus {
         self.ensure_stream(DEAD_LETTER_DOMAIN).await?;
         let (consumer, _) = self.apply_consumer(spec).await?;
         let durable = self.naming.durable(spec);
-        let info = consumer.cached_info();
+        let info = consumer.cached_info().clone();
         // Deliveries of a previous run still unsettled: hold everything until they are back.
         let patience = topology::longest_redelivery(&info.config.backoff, info.config.ack_wait)
             + self.tuning.ack_wait;
-        let hold = (info.num_ack_pending > 0).then(|| Hold {
-            up_to: info.delivered.stream_sequence,
-            patience,
-            deadline: Instant::now() + patience,
-            held: BTreeMap::new(),
-            progressed: Instant::now(),
-        });
+        let hold =
+            (info.num_ack_pending > 0).then(|| Hold::new(info.delivered.stream_sequence, patience));
         if let Some(hold) = &hold {
             tracing::info!(%durable, up_to = hold.up_to, "a previous run left deliveries unsettled; holding newer events until they are");
         }
@@ -350,8 +361,11 @@ impl EventBus for JetStreamBus {
                 .subject(&format!("{DEAD_LETTER_DOMAIN}.{durable}")),
             durable,
             ack_wait: self.tuning.ack_wait,
+            patience,
             ready: VecDeque::new(),
             hold,
+            delivered: info.delivered.consumer_sequence,
+            missed: false,
         }))
     }
 
@@ -519,24 +533,39 @@ impl EventAdmin for JetStreamBus {
     }
 }
 
-/// Deliveries held back until a previous run's unsettled ones are back or settled.
+/// Deliveries held back until those that went elsewhere (a previous run's unsettled
+/// ones, or deliveries this run's pulls skipped) are back or settled.
 struct Hold {
-    /// The last stream sequence the previous run was handed.
+    /// The last stream sequence that must be settled first: at the open, the last one the
+    /// previous run was handed; after a skip, the one before the oldest pulled.
     up_to: u64,
-    /// How long the server may take to hand the previous run's deliveries out again: the
-    /// longest redelivery delay plus an ack wait.
+    /// How long the server may take to hand unsettled deliveries out again: the longest
+    /// redelivery delay plus an ack wait.
     patience: Duration,
     /// When to give up waiting (an event whose deliveries the server exhausted never
-    /// comes back): `patience` after the open, or after the server was last unreachable
+    /// comes back): `patience` after the hold began, or after the server was last unreachable
     /// (its redelivery timers only run while it is up).
     deadline: Instant,
-    /// What this run received meanwhile (the previous run's events coming back and newer
-    /// ones) by stream sequence, kept from expiring with progress acks; a redelivery of
+    /// What this run received meanwhile (events coming back and newer ones) by stream
+    /// sequence, kept from expiring with progress acks; a redelivery of
     /// one (its progress acks failed while the server was down) replaces it, so that
     /// each event counts once against the consumer's pending count.
     held: BTreeMap<u64, Delivery>,
     /// When the held events were last told "in progress".
     progressed: Instant,
+}
+
+impl Hold {
+    /// A hold until the deliveries up to stream sequence `up_to` are settled or back.
+    fn new(up_to: u64, patience: Duration) -> Hold {
+        Hold {
+            up_to,
+            patience,
+            deadline: Instant::now() + patience,
+            held: BTreeMap::new(),
+            progressed: Instant::now(),
+        }
+    }
 }
 
 /// Deliveries of one durable pull consumer.
@@ -553,10 +582,19 @@ struct JetStreamStream {
     durable: String,
     /// The consumer's ack wait, which held events are kept from reaching.
     ack_wait: Duration,
+    /// How long a hold waits at most for deliveries to come back (see [`Hold`]).
+    patience: Duration,
     /// Pulled and in order, not yet handed out.
     ready: VecDeque<Delivery>,
-    /// Set while a previous run's deliveries are unsettled.
+    /// Set while deliveries that went elsewhere are unsettled.
     hold: Option<Hold>,
+    /// The consumer sequence of the last delivery pulled (at the open, the consumer's).
+    delivered: u64,
+    /// Whether a pull skipped consumer sequences since the last hold: deliveries went
+    /// elsewhere (lost with a connection, taken by a dropped run's pull request that the
+    /// server still served, or by another instance) and come back only after their ack
+    /// wait, behind what this pull brought.
+    missed: bool,
 }
 
 #[async_trait]
@@ -585,6 +623,16 @@ impl EventStream for JetStreamStream {
                 PULL_EXPIRES
             };
             let pulled = self.pull(max, expires).await?;
+            // Held until what precedes the oldest pulled event is settled or back: not
+            // further, so that instances sharing the consumer take turns rather than
+            // wait on each other's held events.
+            if std::mem::take(&mut self.missed)
+                && self.hold.is_none()
+                && let Some(oldest) = pulled.iter().map(|d| d.stream_seq).min()
+            {
+                tracing::info!(durable = %self.durable, "deliveries went elsewhere; holding newer events until they are back or settled");
+                self.hold = Some(Hold::new(oldest.saturating_sub(1), self.patience));
+            }
             match &mut self.hold {
                 None => self.ready.extend(pulled),
                 Some(hold) => {
@@ -598,9 +646,9 @@ impl EventStream for JetStreamStream {
 }
 
 impl JetStreamStream {
-    /// Keeps held events alive, and releases them in stream order once the previous
-    /// run's deliveries are all back (nobody else holds any) or settled (the ack floor
-    /// reached them), or at the deadline.
+    /// Keeps held events alive, and releases them in stream order once the deliveries
+    /// waited for are all back (nobody else holds any) or settled (the ack floor reached
+    /// `up_to`), or at the deadline.
     async fn review_hold(&mut self) -> Result<(), EventError> {
         let Some(hold) = &mut self.hold else {
             return Ok(());
@@ -623,7 +671,10 @@ impl JetStreamStream {
         };
         let others = info.num_ack_pending.saturating_sub(hold.held.len());
         if info.ack_floor.stream_sequence >= hold.up_to || others == 0 || now >= hold.deadline {
-            tracing::info!(durable = %self.durable, held = hold.held.len(), "previous run settled; releasing held events");
+            if info.ack_floor.stream_sequence < hold.up_to && others > 0 {
+                tracing::warn!(durable = %self.durable, others, "gave up waiting for deliveries held elsewhere; releasing held events");
+            }
+            tracing::info!(durable = %self.durable, held = hold.held.len(), "deliveries settled; releasing held events");
             self.ready
                 .extend(std::mem::take(&mut hold.held).into_values());
             self.hold = None;
@@ -672,12 +723,17 @@ impl JetStreamStream {
 
     /// Turns a message into a delivery, or settles it at once: events this consumer did
     /// not ask for (filtered on the client) or replays meant for another consumer are
-    /// acknowledged, undecodable ones dead-lettered.
+    /// acknowledged, undecodable ones dead-lettered. Notes a skip in consumer sequences.
     async fn accept(
-        &self,
+        &mut self,
         message: jetstream::Message,
         out: &mut Vec<Delivery>,
     ) -> Result<(), EventError> {
+        let info = message.info().map_err(EventError::bus)?;
+        self.missed |= info.consumer_sequence > self.delivered + 1;
+        self.delivered = self.delivered.max(info.consumer_sequence);
+        let attempt = u32::try_from(info.delivered).unwrap_or(u32::MAX);
+        let stream_seq = info.stream_sequence;
         let wanted = self.subjects.is_empty()
             || self
                 .subjects
@@ -691,9 +747,6 @@ impl JetStreamStream {
         if !wanted || replay_for_other {
             return message.double_ack().await.map_err(EventError::bus);
         }
-        let info = message.info().map_err(EventError::bus)?;
-        let attempt = u32::try_from(info.delivered).unwrap_or(u32::MAX);
-        let stream_seq = info.stream_sequence;
         let settle = JetStreamSettle {
             js: self.js.clone(),
             message,
