@@ -14,6 +14,7 @@ use agora_kit::events::{
 };
 use clap::Subcommand;
 
+use crate::output::emit;
 use crate::subgraphs;
 
 /// What `agora events` does.
@@ -73,13 +74,13 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
             topology::definitions(&config.namespace, &consumers, &BusTuning::default())
                 .map_err(|e| e.to_string())?;
         for definition in definitions {
-            println!(
-                "# {} {} (stream {})\n{}",
+            emit(format_args!(
+                "# {} {} (stream {})\n{}\n",
                 definition.kind,
                 definition.name,
                 definition.stream,
                 serde_json::to_string_pretty(&definition.config).map_err(|e| e.to_string())?
-            );
+            ));
         }
         return Ok(());
     }
@@ -89,12 +90,12 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
     match command {
         EventsCommand::Apply { .. } => {
             for applied in admin.apply(&consumers).await.map_err(|e| e.to_string())? {
-                println!("{:<60} {}", applied.object, applied.outcome);
+                emit(format_args!("{:<60} {}\n", applied.object, applied.outcome));
             }
         }
         EventsCommand::DeadLetters { json } => {
             let letters = admin.dead_letters().await.map_err(|e| e.to_string())?;
-            print!("{}", render_dead_letters(&letters, json));
+            emit(render_dead_letters(&letters, json));
         }
         EventsCommand::Replay { id, all } => {
             let selection = match (id, all) {
@@ -103,11 +104,11 @@ pub async fn run(command: EventsCommand) -> Result<(), String> {
                 (None, false) => return Err("name a dead letter or pass --all".to_owned()),
             };
             let replayed = admin.replay(&selection).await.map_err(|e| e.to_string())?;
-            println!("replayed {replayed} dead letters");
+            emit(format_args!("replayed {replayed} dead letters\n"));
         }
         EventsCommand::Stats { json } => {
             let stats = admin.stats(&consumers).await.map_err(|e| e.to_string())?;
-            print!("{}", render_stats(&stats, json));
+            emit(render_stats(&stats, json));
         }
     }
     Ok(())

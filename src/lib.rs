@@ -11,11 +11,13 @@
 //! - [`seed`]: `agora seed`, a social network created through the API.
 //! - [`client`]: the GraphQL client that `agora seed` and the bench binaries use.
 //! - [`load`]: concurrent clients and latency percentiles for the bench binaries.
+//! - [`output`]: printing that a closed pipe ends quietly.
 
 pub mod client;
 pub mod compose;
 pub mod events;
 pub mod load;
+pub mod output;
 pub mod platform;
 pub mod schema;
 pub mod seed;

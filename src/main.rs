@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use agora::output::emit;
 use agora::platform::{Platform, PlatformConfig};
 use agora::seed::{self, SeedConfig};
 use agora::{compose, schema, subgraphs};
@@ -180,10 +181,10 @@ async fn run(command: Command) -> Result<(), String> {
             for (name, addr) in &platform.subgraph_addrs {
                 tracing::info!(subgraph = name, %addr, "subgraph listening");
             }
-            println!(
-                "Agora is running: open {} for GraphiQL",
+            emit(format_args!(
+                "Agora is running: open {} for GraphiQL\n",
                 platform.graphql_url()
-            );
+            ));
             platform
                 .run_until(agora_kit::service::shutdown_signal())
                 .await;
@@ -202,7 +203,7 @@ async fn run(command: Command) -> Result<(), String> {
                 (subgraph.migrate)(settings.database_url)
                     .await
                     .map_err(|e| format!("{}: {e}", subgraph.name))?;
-                println!("{}: migrated", subgraph.name);
+                emit(format_args!("{}: migrated\n", subgraph.name));
             }
             Ok(())
         }
@@ -214,10 +215,10 @@ async fn run(command: Command) -> Result<(), String> {
                     let names: Vec<_> = stale.iter().map(|p| p.display().to_string()).collect();
                     return Err(format!("stale, run `agora compose`: {}", names.join(", ")));
                 }
-                println!("supergraph.graphql and every schema.graphql are current");
+                emit("supergraph.graphql and every schema.graphql are current\n");
             } else {
                 output.write().map_err(|e| e.to_string())?;
-                println!("composed {} files", output.files.len());
+                emit(format_args!("composed {} files\n", output.files.len()));
             }
             Ok(())
         }
@@ -242,16 +243,16 @@ async fn run(command: Command) -> Result<(), String> {
                 seed,
             };
             seed::run(&config).await.map_err(|e| e.to_string())?;
-            println!(
-                "seeded {users} users, {} follows, {posts} posts, {likes} likes, {comments} comments",
+            emit(format_args!(
+                "seeded {users} users, {} follows, {posts} posts, {likes} likes, {comments} comments\n",
                 users * follows
-            );
+            ));
             Ok(())
         }
         Command::Sdl { subgraph } => {
             let found =
                 subgraphs::find(&subgraph).ok_or_else(|| format!("no subgraph {subgraph:?}"))?;
-            print!("{}", (found.sdl)());
+            emit((found.sdl)());
             Ok(())
         }
         Command::Schema { command } => run_schema(command),
@@ -278,8 +279,8 @@ fn run_schema(command: SchemaCommand) -> Result<(), String> {
                 approvals,
             })?;
             match format {
-                Format::Text => print!("{}", schema::report::text(&report, verbose)),
-                Format::Json => println!("{}", schema::report::json(&report)),
+                Format::Text => emit(schema::report::text(&report, verbose)),
+                Format::Json => emit(format_args!("{}\n", schema::report::json(&report))),
             }
             if report.passed() {
                 Ok(())
@@ -291,11 +292,11 @@ fn run_schema(command: SchemaCommand) -> Result<(), String> {
             }
         }
         SchemaCommand::Publish { config, registry } => {
-            println!("{}", schema::publish(&config, &registry)?);
+            emit(format_args!("{}\n", schema::publish(&config, &registry)?));
             Ok(())
         }
         SchemaCommand::Log { registry } => {
-            print!("{}", schema::log(&registry)?);
+            emit(schema::log(&registry)?);
             Ok(())
         }
     }

@@ -1,6 +1,7 @@
 //! The schema check as CI runs it, scripted: the `agora` binary checks edited copies of
 //! the committed supergraph against the committed one and the platform's registered
-//! operations (`operations/`). No platform is started.
+//! operations (`operations/`); and the binary's printing ends quietly when its reader
+//! goes away. No platform is started.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -146,4 +147,19 @@ fn the_committed_supergraph_serves_every_registered_operation() {
             "{name}: {out}"
         );
     }
+}
+
+#[test]
+fn printing_to_a_reader_that_went_away_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["sdl", "content"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `| head` that has read enough: before anything is written
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
