@@ -55,7 +55,8 @@ const ERASERS: [&str; 5] = ["profiles", "content", "social", "media", "messaging
 
 /// The tables that may keep an erased user's id, per subgraph: the account's and the
 /// replicas' tombstones, the audit log, the erasure's own record. Every subgraph's
-/// `outbox` may too: it is the log of published events, pruned after its retention.
+/// `outbox` may too: it is the log of published events, pruned after its retention; and
+/// every eraser's `erased_user`, which keeps the account erased against late events.
 const MAY_KEEP: &[(&str, &str)] = &[
     ("identity", "account"),
     ("identity", "audit_log"),
@@ -370,10 +371,16 @@ async fn a_deleted_account_is_erased_everywhere_and_the_erasure_is_followed_to_c
         if subgraph == "identity" {
             // The tombstone is found: the search sees ids in every column type.
             assert!(holding.contains(&"account".to_owned()), "{holding:?}");
+        } else {
+            // Each eraser keeps her erased against events still in flight.
+            assert!(holding.contains(&"erased_user".to_owned()), "{holding:?}");
         }
         let unexpected: Vec<&String> = holding
             .iter()
-            .filter(|table| *table != "outbox" && !MAY_KEEP.contains(&(subgraph, table.as_str())))
+            .filter(|table| {
+                !["outbox", "erased_user"].contains(&table.as_str())
+                    && !MAY_KEEP.contains(&(subgraph, table.as_str()))
+            })
             .collect();
         assert!(
             unexpected.is_empty(),

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(agora_kit::events::OutboxUnsentIndexMigration),
+            Box::new(agora_kit::events::ErasedUsersMigration),
             Box::new(m0001_content::Migration),
             Box::new(m0002_post_search::Migration),
             Box::new(m0003_post_media::Migration),

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(agora_kit::events::OutboxUnsentIndexMigration),
+            Box::new(agora_kit::events::ErasedUsersMigration),
             Box::new(m0001_media::Migration),
         ]
     }

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(agora_kit::events::OutboxUnsentIndexMigration),
+            Box::new(agora_kit::events::ErasedUsersMigration),
             Box::new(m0001_messaging::Migration),
             Box::new(m0002_email::Migration),
             Box::new(m0003_restriction::Migration),

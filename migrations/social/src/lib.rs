@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(agora_kit::events::EventTablesMigration),
             Box::new(agora_kit::events::OutboxUnsentIndexMigration),
+            Box::new(agora_kit::events::ErasedUsersMigration),
             Box::new(m0001_social::Migration),
             Box::new(m0002_restrictions::Migration),
             Box::new(m0003_private_accounts::Migration),

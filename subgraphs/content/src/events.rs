@@ -8,7 +8,7 @@
 //! carry the post's author so that consumers (notifications) need not ask content whom
 //! to tell.
 
-use agora_kit::events::erasure;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Envelope, Handler, HandlerError};
 use agora_kit::{privacy, restriction};
 use async_trait::async_trait;
@@ -36,7 +36,7 @@ pub const COMMENT_DELETED: &str = "content.comment.deleted";
 /// The publishing domain of accounts.
 pub const IDENTITY: &str = "identity";
 /// Consumed: an account is gone; erase its posts and comments, and confirm.
-pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+pub use agora_kit::events::erasure::USER_DELETED;
 
 /// Consumed from social: blocks, to hide each side from the other, and follows, to know
 /// who may see a private account's posts and comments.
@@ -132,47 +132,34 @@ pub struct CommentDeleted {
     pub deleted_by: Uuid,
 }
 
-/// Erases what deleted accounts wrote.
-pub struct OnIdentityEvent;
+/// What content holds of an erased account: its posts with every comment under them,
+/// its tags, and its comments on other people's posts, its media replica, the replica of
+/// its blocks both ways and that of its privacy and follows both ways. No `post.deleted`
+/// or `comment.deleted` follow: every other domain hears `user.deleted` itself and erases
+/// its own copies.
+pub struct AccountEraser;
 
 #[async_trait]
-impl Handler for OnIdentityEvent {
-    async fn handle(
+impl Eraser for AccountEraser {
+    async fn erase(
         &self,
         txn: &DatabaseTransaction,
-        event: &Envelope,
+        user: Uuid,
+        _at: DateTime<Utc>,
     ) -> Result<(), HandlerError> {
-        match event.event_type.as_str() {
-            USER_DELETED => user_deleted(txn, &event.data_as()?).await,
-            // The consumer filters to the type above; anything else is not ours to act on.
-            _ => Ok(()),
+        let posts = post::ids_by_author(txn, user).await?;
+        for chunk in posts.chunks(500) {
+            comment::delete_for_posts(txn, chunk).await?;
+            tag::delete_for_posts(txn, chunk).await?;
+            post_media::delete_for_posts(txn, chunk).await?;
         }
+        comment::delete_by_author(txn, user).await?;
+        post::delete_by_author(txn, user).await?;
+        media::delete_by_owner(txn, user).await?;
+        restriction::delete_user(txn, user).await?;
+        privacy::delete_user(txn, user).await?;
+        Ok(())
     }
-}
-
-/// Erases an account from content: its posts with every comment under them, its tags,
-/// and its comments on other people's posts, its media replica, the replica of its
-/// blocks both ways and that of its privacy and follows both ways; then confirms with
-/// `content.user.erased` in the same transaction. No `post.deleted` or
-/// `comment.deleted` follow: every other domain hears `user.deleted` itself and erases
-/// its own copies.
-pub async fn user_deleted(
-    txn: &DatabaseTransaction,
-    deleted: &UserDeleted,
-) -> Result<(), HandlerError> {
-    let posts = post::ids_by_author(txn, deleted.id).await?;
-    for chunk in posts.chunks(500) {
-        comment::delete_for_posts(txn, chunk).await?;
-        tag::delete_for_posts(txn, chunk).await?;
-        post_media::delete_for_posts(txn, chunk).await?;
-    }
-    comment::delete_by_author(txn, deleted.id).await?;
-    post::delete_by_author(txn, deleted.id).await?;
-    media::delete_by_owner(txn, deleted.id).await?;
-    restriction::delete_user(txn, deleted.id).await?;
-    privacy::delete_user(txn, deleted.id).await?;
-    erasure::confirm(txn, SOURCE, deleted.id).await?;
-    Ok(())
 }
 
 /// Keeps the kit's replicas of social's blocks and follows: a block both hides and ends

@@ -43,6 +43,7 @@ pub mod store;
 use std::sync::Arc;
 
 use agora_kit::auth::JwtVerifier;
+use agora_kit::events::erasure::{self, Eraser};
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db, http, privacy, restriction};
@@ -84,34 +85,39 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     bus.ensure_stream(events::MEDIA).await?;
     bus.ensure_stream(restriction::SOCIAL).await?;
     bus.ensure_stream(privacy::PROFILES).await?;
+    let eraser: Arc<dyn Eraser> = Arc::new(events::AccountEraser);
     let identity = Consumer::open(
         db.clone(),
         &bus,
         identity_consumer(),
-        Arc::new(events::OnIdentityEvent),
+        Arc::new(erasure::EraseOnly),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let media = Consumer::open(
         db.clone(),
         &bus,
         media_consumer(),
         Arc::new(events::OnMediaEvent),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let social = Consumer::open(
         db.clone(),
         &bus,
         social_consumer(),
         Arc::new(events::OnSocialEvent),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let profiles = Consumer::open(
         db.clone(),
         &bus,
         profiles_consumer(),
         Arc::new(privacy::Replica),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let content = Arc::new(Content {

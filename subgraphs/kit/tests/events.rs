@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::Duration;
 
+use agora_kit::events::erasure::{Eraser, USER_DELETED};
 use agora_kit::events::{
     Backoff, BusConfig, BusTuning, Consumer, ConsumerSpec, Envelope, EventBus, EventError,
     EventStream, EventTablesMigration, Handler, HandlerError, LiveHub, LocalHub, OutboxRelay,
     OutboxUnsentIndexMigration, Outcome, connect_with, enqueue, tables::outbox,
 };
-use agora_kit::events::{EventAdmin, ReplaySelection, connect_admin};
+use agora_kit::events::{ErasedUsersMigration, EventAdmin, ReplaySelection, connect_admin};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -26,6 +27,7 @@ use sea_orm::{
 };
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -636,6 +638,97 @@ async fn a_delivery_that_went_elsewhere_is_applied_before_the_events_after_it() 
     h.finish().await
 }
 
+/// A consumer given the subgraph's eraser erases and confirms a deleted account; an event
+/// about the account applied after that (it was in flight on another stream) is followed,
+/// in its transaction, by the erasure again; other accounts' rows stay.
+#[tokio::test]
+async fn an_event_naming_an_erased_account_does_not_bring_its_data_back() -> anyhow::Result<()> {
+    let Some(h) = Harness::start(BusKind::Embedded).await? else {
+        return Ok(());
+    };
+    let mut consumer = h
+        .consumer(Arc::new(Authors), 5)
+        .await?
+        .with_eraser(Arc::new(Forget));
+    let (erased, other) = (Uuid::now_v7(), Uuid::now_v7());
+    consumer.apply(&authored(erased)).await?;
+    let deleted = Envelope::new("identity", USER_DELETED, erased, &json!({ "id": erased }));
+    consumer.apply(&deleted).await?;
+    assert_eq!(h.rows_of(erased).await?, 0, "erased");
+    let confirmations: Vec<String> = outbox::Entity::find()
+        .all(&h.db)
+        .await?
+        .into_iter()
+        .map(|row| row.event_type)
+        .collect();
+    assert_eq!(confirmations, [format!("{}.user.erased", h.spec(5).name)]);
+
+    consumer.apply(&authored(erased)).await?;
+    consumer.apply(&authored(other)).await?;
+    assert_eq!(
+        h.rows_of(erased).await?,
+        0,
+        "a late event did not bring it back"
+    );
+    assert_eq!(h.rows_of(other).await?, 1, "another account's row stays");
+    h.finish().await
+}
+
+/// A post by `author`, who is named in the payload only.
+fn authored(author: Uuid) -> Envelope {
+    Envelope::new(
+        "content",
+        "content.post.created",
+        Uuid::now_v7(),
+        &json!({ "post": { "author": author.to_string() } }),
+    )
+}
+
+/// Keeps a row per post naming its author.
+struct Authors;
+
+#[async_trait]
+impl Handler for Authors {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        if event.event_type == USER_DELETED {
+            return Ok(()); // the consumer's eraser's part
+        }
+        let author = event.data["post"]["author"].as_str().unwrap_or_default();
+        let insert = Query::insert()
+            .into_table(Alias::new("effect"))
+            .columns([Alias::new("event_id")])
+            .values([author.into()])
+            .map_err(HandlerError::reject)?
+            .to_owned();
+        txn.execute(&insert).await?;
+        Ok(())
+    }
+}
+
+/// [`Authors`]'s erasure: the account's rows go.
+struct Forget;
+
+#[async_trait]
+impl Eraser for Forget {
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
+        user: Uuid,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), HandlerError> {
+        let delete = Query::delete()
+            .from_table(Alias::new("effect"))
+            .and_where(Expr::col(Alias::new("event_id")).eq(user.to_string()))
+            .to_owned();
+        txn.execute(&delete).await?;
+        Ok(())
+    }
+}
+
 async fn sent_outbox_rows_are_pruned_after_the_retention_period_and_pending_ones_kept(
     kind: BusKind,
 ) -> anyhow::Result<()> {
@@ -966,6 +1059,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(EventTablesMigration),
             Box::new(OutboxUnsentIndexMigration),
+            Box::new(ErasedUsersMigration),
         ]
     }
 }
@@ -1114,6 +1208,16 @@ impl Harness {
         rows.iter()
             .map(|row| Ok(row.try_get_by_index::<String>(0)?.parse()?))
             .collect()
+    }
+
+    /// How many effect rows hold `id` (as [`Authors`] writes them).
+    async fn rows_of(&self, id: Uuid) -> anyhow::Result<usize> {
+        let select = Query::select()
+            .column(Alias::new("seq"))
+            .from(Alias::new("effect"))
+            .and_where(Expr::col(Alias::new("event_id")).eq(id.to_string()))
+            .to_owned();
+        Ok(self.db.query_all(&select).await?.len())
     }
 
     /// Waits (bounded) until the effects of `events` are committed.

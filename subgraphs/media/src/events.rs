@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
-use agora_kit::events::erasure;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Envelope, Handler, HandlerError, enqueue};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -27,7 +28,7 @@ pub const MEDIA_DELETED: &str = "media.media.deleted";
 /// The publishing domain of accounts.
 pub const IDENTITY: &str = "identity";
 /// Consumed: an account is gone; so are all its media (confirmed once their rows are).
-pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+pub use agora_kit::events::erasure::USER_DELETED;
 /// The publishing domain of posts.
 pub const CONTENT: &str = "content";
 /// Consumed: a post shows these media.
@@ -114,7 +115,6 @@ impl Handler for OnEvent {
             POST_CREATED => post_created(txn, &event.data_as()?).await,
             POST_DELETED => post_deleted(txn, &event.data_as()?).await,
             PROFILE_UPDATED => profile_updated(txn, &event.data_as()?).await,
-            USER_DELETED => user_deleted(txn, &event.data_as()?).await,
             // The consumers filter to the types above; anything else is not ours to act on.
             _ => Ok(()),
         }
@@ -160,21 +160,26 @@ pub async fn profile_updated(
     Ok(())
 }
 
-/// Deletes every media object of an erased account (the janitor deletes their files
-/// once this commits) and confirms with `media.user.erased` in the same transaction. No
-/// `media.deleted` follow: every other domain hears `user.deleted` itself and erases its
-/// own copies.
-pub async fn user_deleted(
-    txn: &DatabaseTransaction,
-    deleted: &UserDeleted,
-) -> Result<(), HandlerError> {
-    let owned = media::ids_by_owner(txn, deleted.id).await?;
-    for chunk in owned.chunks(500) {
-        media::mark_deleted(txn, chunk).await?;
+/// What media holds of an erased account: every media object it owns (the janitor
+/// deletes their files once this commits) and its avatar use. No `media.deleted`
+/// follow: every other domain hears `user.deleted` itself and erases its own copies.
+pub struct AccountEraser;
+
+#[async_trait]
+impl Eraser for AccountEraser {
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
+        user: Uuid,
+        _at: DateTime<Utc>,
+    ) -> Result<(), HandlerError> {
+        let owned = media::ids_by_owner(txn, user).await?;
+        for chunk in owned.chunks(500) {
+            media::mark_deleted(txn, chunk).await?;
+        }
+        usage::release(txn, usage::AVATAR, user).await?;
+        Ok(())
     }
-    usage::release(txn, usage::AVATAR, deleted.id).await?;
-    erasure::confirm(txn, SOURCE, deleted.id).await?;
-    Ok(())
 }
 
 /// The [`MEDIA_DELETED`] event of a media row.

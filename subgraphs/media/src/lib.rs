@@ -39,6 +39,7 @@ pub mod token;
 use std::sync::{Arc, OnceLock};
 
 use agora_kit::auth::JwtVerifier;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db};
@@ -100,9 +101,16 @@ pub async fn build_with(
         outbox: relay.waker(),
         janitor: janitor.clone(),
     });
-    let identity = Consumer::open(db.clone(), &bus, identity_consumer(), handler.clone()).await?;
-    let content = Consumer::open(db.clone(), &bus, content_consumer(), handler.clone()).await?;
-    let profiles = Consumer::open(db.clone(), &bus, profiles_consumer(), handler).await?;
+    let eraser: Arc<dyn Eraser> = Arc::new(events::AccountEraser);
+    let identity = Consumer::open(db.clone(), &bus, identity_consumer(), handler.clone())
+        .await?
+        .with_eraser(eraser.clone());
+    let content = Consumer::open(db.clone(), &bus, content_consumer(), handler.clone())
+        .await?
+        .with_eraser(eraser.clone());
+    let profiles = Consumer::open(db.clone(), &bus, profiles_consumer(), handler)
+        .await?
+        .with_eraser(eraser.clone());
     let secret = store::key::secret(&db).await?;
     let service = Arc::new(MediaService {
         db: db.clone(),

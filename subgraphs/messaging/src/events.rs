@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use agora_kit::events::erasure;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Envelope, Handler, HandlerError};
 use agora_kit::restriction;
 use async_trait::async_trait;
@@ -36,7 +36,7 @@ pub const USER_REGISTERED: &str = "identity.user.registered";
 pub const USER_HANDLE_CHANGED: &str = "identity.user.handle_changed";
 /// Consumed: an account is gone; erase its notifications and mails, anonymize its
 /// messages, and confirm.
-pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+pub use agora_kit::events::erasure::USER_DELETED;
 /// Consumed: mail a password reset link.
 pub const PASSWORD_RESET_REQUESTED: &str = "identity.password_reset.requested";
 /// Consumed: mail an email verification link.
@@ -182,7 +182,6 @@ impl Handler for OnIdentityEvent {
         match event.event_type.as_str() {
             USER_REGISTERED => user_registered(txn, &event.data_as()?).await,
             USER_HANDLE_CHANGED => handle_changed(txn, &event.data_as()?).await,
-            USER_DELETED => user_deleted(txn, &event.data_as()?, event.time).await,
             PASSWORD_RESET_REQUESTED => {
                 let kind = mail::Kind::PasswordReset;
                 link_requested(txn, event, kind, &self.web_url).await
@@ -245,24 +244,29 @@ pub async fn handle_changed(
     Ok(())
 }
 
-/// Erases an account from messaging: its mails (sent or not) and the notifications it
-/// received or caused go, it leaves every conversation (a conversation nobody is left in
-/// goes), and the messages it sent stay, from a "deleted user". Its replica row becomes a
-/// tombstone. Confirms with `messaging.user.erased` in the same transaction.
-pub async fn user_deleted(
-    txn: &DatabaseTransaction,
-    deleted: &UserDeleted,
-    at: DateTime<Utc>,
-) -> Result<(), HandlerError> {
-    member::mark_deleted(txn, deleted.id, at).await?;
-    email::delete_for(txn, deleted.id).await?;
-    restriction::delete_user(txn, deleted.id).await?;
-    notification::delete_user(txn, deleted.id).await?;
-    message::anonymize_sender(txn, deleted.id).await?;
-    participant::delete_user(txn, deleted.id).await?;
-    conversation::delete_abandoned(txn).await?;
-    erasure::confirm(txn, SOURCE, deleted.id).await?;
-    Ok(())
+/// What messaging holds of an erased account: its mails (sent or not) and the
+/// notifications it received or caused go, it leaves every conversation (a conversation
+/// nobody is left in goes), and the messages it sent stay, from a "deleted user". Its
+/// replica row becomes a tombstone.
+pub struct AccountEraser;
+
+#[async_trait]
+impl Eraser for AccountEraser {
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
+        user: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), HandlerError> {
+        member::mark_deleted(txn, user, at).await?;
+        email::delete_for(txn, user).await?;
+        restriction::delete_user(txn, user).await?;
+        notification::delete_user(txn, user).await?;
+        message::anonymize_sender(txn, user).await?;
+        participant::delete_user(txn, user).await?;
+        conversation::delete_abandoned(txn).await?;
+        Ok(())
+    }
 }
 
 /// Turns social's and content's events into notifications, and delivers them live once

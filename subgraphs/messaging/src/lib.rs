@@ -47,6 +47,7 @@ pub mod store;
 use std::sync::Arc;
 
 use agora_kit::auth::JwtVerifier;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db, http};
@@ -128,10 +129,16 @@ pub async fn build_with(
         web_url: mail.web_url.clone(),
         mailer: mailer.waker(),
     };
-    let identity =
-        Consumer::open(db.clone(), &bus, identity_consumer(), Arc::new(on_identity)).await?;
-    let social = Consumer::open(db.clone(), &bus, social_consumer(), notifier.clone()).await?;
-    let content = Consumer::open(db.clone(), &bus, content_consumer(), notifier).await?;
+    let eraser: Arc<dyn Eraser> = Arc::new(events::AccountEraser);
+    let identity = Consumer::open(db.clone(), &bus, identity_consumer(), Arc::new(on_identity))
+        .await?
+        .with_eraser(eraser.clone());
+    let social = Consumer::open(db.clone(), &bus, social_consumer(), notifier.clone())
+        .await?
+        .with_eraser(eraser.clone());
+    let content = Consumer::open(db.clone(), &bus, content_consumer(), notifier)
+        .await?
+        .with_eraser(eraser.clone());
     let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let messaging = Arc::new(Messaging {

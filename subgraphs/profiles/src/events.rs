@@ -1,7 +1,7 @@
 //! The events profiles speaks: what it consumes from identity (accounts, their handles
 //! and their deletion) and media (ready and deleted media, for avatars), and what it publishes.
 
-use agora_kit::events::erasure;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Envelope, Handler, HandlerError};
 use agora_kit::restriction;
 use async_trait::async_trait;
@@ -26,7 +26,7 @@ pub const USER_REGISTERED: &str = "identity.user.registered";
 /// Consumed: an account's handle changed; replicate it.
 pub const USER_HANDLE_CHANGED: &str = "identity.user.handle_changed";
 /// Consumed: an account is gone; erase its profile, and confirm.
-pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+pub use agora_kit::events::erasure::USER_DELETED;
 
 /// The publishing domain of media.
 pub const MEDIA: &str = "media";
@@ -88,25 +88,30 @@ impl Handler for OnIdentityEvent {
                 Ok(())
             }
             USER_HANDLE_CHANGED => handle_changed(txn, &event.data_as()?).await,
-            USER_DELETED => user_deleted(txn, &event.data_as()?).await,
             // The consumer filters to the types above; anything else is not ours to act on.
             _ => Ok(()),
         }
     }
 }
 
-/// Erases an account from profiles: its profile, the replica of its media and of its
-/// blocks both ways; then confirms with `profiles.user.erased` in the same transaction.
-/// No `profile.updated` follows: media hears `user.deleted` itself.
-pub async fn user_deleted(
-    txn: &DatabaseTransaction,
-    deleted: &UserDeleted,
-) -> Result<(), HandlerError> {
-    profile::delete(txn, deleted.id).await?;
-    media::delete_by_owner(txn, deleted.id).await?;
-    restriction::delete_user(txn, deleted.id).await?;
-    erasure::confirm(txn, SOURCE, deleted.id).await?;
-    Ok(())
+/// What profiles holds of an erased account: its profile, the replica of its media and
+/// of its blocks both ways. No `profile.updated` follows: media hears `user.deleted`
+/// itself.
+pub struct AccountEraser;
+
+#[async_trait]
+impl Eraser for AccountEraser {
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
+        user: Uuid,
+        _at: DateTime<Utc>,
+    ) -> Result<(), HandlerError> {
+        profile::delete(txn, user).await?;
+        media::delete_by_owner(txn, user).await?;
+        restriction::delete_user(txn, user).await?;
+        Ok(())
+    }
 }
 
 /// The part of identity's `user.handle_changed` payload that profiles reads.

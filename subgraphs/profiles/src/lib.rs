@@ -24,6 +24,7 @@ pub mod store;
 use std::sync::Arc;
 
 use agora_kit::auth::JwtVerifier;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db, http, restriction};
@@ -65,27 +66,31 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     // Ensuring the streams it reads too lets profiles start before media and social.
     bus.ensure_stream(events::MEDIA).await?;
     bus.ensure_stream(restriction::SOCIAL).await?;
+    let eraser: Arc<dyn Eraser> = Arc::new(events::AccountEraser);
     let consumer = Consumer::open(
         db.clone(),
         &bus,
         identity_consumer(),
         Arc::new(events::OnIdentityEvent),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let media = Consumer::open(
         db.clone(),
         &bus,
         media_consumer(),
         Arc::new(events::OnMediaEvent),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let social = Consumer::open(
         db.clone(),
         &bus,
         social_consumer(),
         Arc::new(restriction::Replica),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let profiles = Arc::new(Profiles {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use agora_kit::events::{self, BusTuning, Consumer, Envelope, EventBus, Outcome};
 use agora_kit::testing::{TestEnv, outbox};
-use agora_profiles::events::{OnIdentityEvent, USER_DELETED, USER_REGISTERED};
+use agora_profiles::events::{AccountEraser, OnIdentityEvent, USER_DELETED, USER_REGISTERED};
 use agora_profiles::store::profile;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use uuid::Uuid;
@@ -47,6 +47,7 @@ impl Harness {
         )
         .await
         .expect("consumer")
+        .with_eraser(Arc::new(AccountEraser))
     }
 
     async fn publish_registration(&self, handle: &str) -> Uuid {

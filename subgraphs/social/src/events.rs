@@ -3,7 +3,7 @@
 //! profiles' privacy changes, to know which accounts are private, and identity's account
 //! deletions, to erase the account.
 
-use agora_kit::events::erasure;
+use agora_kit::events::erasure::Eraser;
 use agora_kit::events::{Envelope, Handler, HandlerError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -53,7 +53,7 @@ pub use agora_kit::privacy::{PRIVACY_CHANGED, PROFILES, PrivacyChanged};
 /// The publishing domain of accounts.
 pub const IDENTITY: &str = "identity";
 /// Consumed: an account is gone; erase everything social knows about it, and confirm.
-pub use agora_kit::events::erasure::{USER_DELETED, UserDeleted};
+pub use agora_kit::events::erasure::USER_DELETED;
 
 /// Payload of [`USER_FOLLOWED`]; the envelope's subject is the followee.
 #[derive(Debug, Serialize)]
@@ -235,40 +235,27 @@ pub async fn privacy_changed(
     Ok(())
 }
 
-/// Erases what social knows about deleted accounts.
-pub struct OnIdentityEvent;
+/// What social holds of an erased account: its follows, follow requests, blocks and
+/// mutes both ways, its privacy, its likes and bookmarks and those of its posts, its
+/// timeline and its posts in other timelines; its replicated posts become tombstones.
+/// Counts change silently: no unfollow or unlike events.
+pub struct AccountEraser;
 
 #[async_trait]
-impl Handler for OnIdentityEvent {
-    async fn handle(
+impl Eraser for AccountEraser {
+    async fn erase(
         &self,
         txn: &DatabaseTransaction,
-        event: &Envelope,
+        user: Uuid,
+        at: DateTime<Utc>,
     ) -> Result<(), HandlerError> {
-        match event.event_type.as_str() {
-            USER_DELETED => user_deleted(txn, &event.data_as()?, event.time).await,
-            _ => Ok(()),
-        }
+        follow::delete_user(txn, user).await?;
+        follow_request::delete_user(txn, user).await?;
+        privacy::delete(txn, user).await?;
+        restriction::delete_user(txn, user).await?;
+        reaction::delete_user(txn, user).await?;
+        timeline::remove_user(txn, user).await?;
+        post::mark_author_deleted(txn, user, at).await?;
+        Ok(())
     }
-}
-
-/// Erases an account from social: its follows, follow requests, blocks and mutes both
-/// ways, its privacy, its likes and bookmarks and
-/// those of its posts, its timeline and its posts in other timelines; its replicated
-/// posts become tombstones; then confirms with `social.user.erased` in the same
-/// transaction. Counts change silently: no unfollow or unlike events.
-pub async fn user_deleted(
-    txn: &DatabaseTransaction,
-    deleted: &UserDeleted,
-    at: DateTime<Utc>,
-) -> Result<(), HandlerError> {
-    follow::delete_user(txn, deleted.id).await?;
-    follow_request::delete_user(txn, deleted.id).await?;
-    privacy::delete(txn, deleted.id).await?;
-    restriction::delete_user(txn, deleted.id).await?;
-    reaction::delete_user(txn, deleted.id).await?;
-    timeline::remove_user(txn, deleted.id).await?;
-    post::mark_author_deleted(txn, deleted.id, at).await?;
-    erasure::confirm(txn, SOURCE, deleted.id).await?;
-    Ok(())
 }

@@ -48,6 +48,7 @@ pub mod store;
 use std::sync::Arc;
 
 use agora_kit::auth::JwtVerifier;
+use agora_kit::events::erasure::{self, Eraser};
 use agora_kit::events::{Consumer, ConsumerSpec, EventBus, OutboxRelay};
 use agora_kit::service::{Service, StartError};
 use agora_kit::{Settings, db, http};
@@ -83,27 +84,31 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
     bus.ensure_stream(events::CONTENT).await?;
     bus.ensure_stream(events::IDENTITY).await?;
     bus.ensure_stream(events::PROFILES).await?;
+    let eraser: Arc<dyn Eraser> = Arc::new(events::AccountEraser);
     let content = Consumer::open(
         db.clone(),
         &bus,
         content_consumer(),
         Arc::new(events::OnContentEvent),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let identity = Consumer::open(
         db.clone(),
         &bus,
         identity_consumer(),
-        Arc::new(events::OnIdentityEvent),
+        Arc::new(erasure::EraseOnly),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let profiles = Consumer::open(
         db.clone(),
         &bus,
         profiles_consumer(),
         Arc::new(events::OnProfilesEvent),
     )
-    .await?;
+    .await?
+    .with_eraser(eraser.clone());
     let relay = OutboxRelay::new(db.clone(), bus.clone());
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let social = Arc::new(Social {

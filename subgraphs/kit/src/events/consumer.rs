@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::backoff::Backoff;
 use super::bus::{ConsumerSpec, Delivery, EventBus, EventStream};
 use super::envelope::Envelope;
+use super::erasure::{self, Eraser};
 use super::error::{EventError, HandlerError};
 use super::tables::inbox;
 
@@ -84,6 +85,8 @@ pub struct Consumer {
     retry: Backoff,
     /// Deliveries per transaction of the runner.
     batch: usize,
+    /// The subgraph's erasure, run again when an event names an erased account.
+    eraser: Option<Arc<dyn Eraser>>,
 }
 
 /// Why a batch was not applied.
@@ -110,6 +113,7 @@ impl Consumer {
             handler,
             retry: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
             batch: BATCH,
+            eraser: None,
         })
     }
 
@@ -122,6 +126,15 @@ impl Consumer {
     /// Replaces the redelivery backoff (1 s doubling to 60 s); tests make it tiny.
     pub fn with_retry_backoff(mut self, retry: Backoff) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Takes part in account erasure with `eraser`: on [`erasure::USER_DELETED`] (after
+    /// the handler) erases the account, records it and confirms as this consumer's
+    /// subgraph; after any later event that names a recorded account, erases it again in
+    /// the same transaction (see [`erasure`]).
+    pub fn with_eraser(mut self, eraser: Arc<dyn Eraser>) -> Self {
+        self.eraser = Some(eraser);
         self
     }
 
@@ -251,7 +264,12 @@ impl Consumer {
             if let Some(traceparent) = &event.traceparent {
                 agora_telemetry::continue_from(&span, traceparent);
             }
-            let handled = self.handler.handle(&txn, event).instrument(span).await;
+            let mut handled = self.handler.handle(&txn, event).instrument(span).await;
+            if let (Ok(()), Some(eraser), erasure::USER_DELETED) =
+                (&handled, &self.eraser, event.event_type.as_str())
+            {
+                handled = erasure::erase(&txn, eraser.as_ref(), &self.spec.name, event).await;
+            }
             if let Err(error) = handled {
                 if let Err(rollback) = txn.rollback().await {
                     tracing::warn!(error = %rollback, "rollback after handler failure failed");
@@ -259,6 +277,20 @@ impl Consumer {
                 return Err(BatchError::Handler { index, error });
             }
             outcomes.push(Outcome::Applied);
+        }
+        if let Some(eraser) = &self.eraser {
+            let applied: Vec<&Envelope> = events
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, outcome)| **outcome == Outcome::Applied)
+                .map(|(event, _)| *event)
+                .collect();
+            if let Err(err) = erasure::keep_erased(&txn, eraser.as_ref(), &applied).await {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback after a failed erasure failed");
+                }
+                return Err(BatchError::Store(err));
+            }
         }
         txn.commit().await.map_err(store)?;
         for (event, outcome) in events.iter().zip(&outcomes) {

@@ -1,25 +1,42 @@
 //! The account erasure protocol, which every subgraph takes part in: identity publishes
 //! [`USER_DELETED`]; each subgraph of [`ERASERS`] erases what it holds of the account
-//! and, in the same transaction, [`confirm`]s with its own `<subgraph>.user.erased`;
-//! identity counts the confirmations until every eraser has answered.
+//! (its [`Eraser`], which its consumers run) and, in the same transaction, [`confirm`]s
+//! with its own `<subgraph>.user.erased`; identity counts the confirmations until every
+//! eraser has answered.
 //!
 //! It lives here, beside the envelope, because it is a contract between all the
 //! subgraphs rather than one domain's payload: the list of who must confirm is kept once,
 //! for identity's status, its consumers and `agora events`.
 //!
-//! Known gap: each consumer applies one stream in order, but nothing orders one stream
-//! against another, so an event about the user still in flight on another stream when
+//! Each consumer applies one stream in order, but nothing orders one stream against
+//! another, so an event about the user can still be in flight on another stream when
 //! [`USER_DELETED`] is applied (a block from social, a `media.ready`, a post for social's
-//! replica) writes its replica row after the erasure. Closing it needs a record of erased
-//! users that replica writes check.
+//! replica). So an eraser keeps a record of the accounts it erased ([`ErasedUsersMigration`]
+//! creates it) and a consumer given the subgraph's [`Eraser`] erases such an account
+//! again, in the same transaction, after applying any event that names it. On Postgres
+//! one race is left: an event applied concurrently with the deletion, in a transaction
+//! that read the record before the deletion committed.
+//!
+//! [`ErasedUsersMigration`]: super::ErasedUsersMigration
 
-use sea_orm::{ConnectionTrait, DbErr};
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::bus::ConsumerSpec;
+use super::consumer::Handler;
 use super::envelope::Envelope;
+use super::error::{EventError, HandlerError};
 use super::outbox::enqueue;
+use super::tables::erased_user;
 
 /// Identity's event: an account is deleted; every eraser erases it.
 pub const USER_DELETED: &str = "identity.user.deleted";
@@ -68,6 +85,105 @@ pub fn confirmation_consumers(name: &str) -> Vec<ConsumerSpec> {
         .iter()
         .map(|eraser| ConsumerSpec::new(name, eraser, &[&erased_type(eraser)]))
         .collect()
+}
+
+/// How a subgraph erases what it holds of an account. Given to each of its consumers
+/// (`Consumer::with_eraser`): the one that receives [`USER_DELETED`] erases, records and
+/// confirms; any of them erases again when an event applied later names the account.
+#[async_trait]
+pub trait Eraser: Send + Sync + 'static {
+    /// Erases `user`'s data in `txn`; `at` is when (for "deleted user" marks).
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
+        user: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), HandlerError>;
+}
+
+/// The handler of a consumer that only takes part in erasure: it applies nothing of its
+/// own, its eraser does the work.
+pub struct EraseOnly;
+
+#[async_trait]
+impl Handler for EraseOnly {
+    async fn handle(
+        &self,
+        _txn: &DatabaseTransaction,
+        _event: &Envelope,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+}
+
+/// Erases the account `event` deletes, records it and confirms as `subgraph`, in `txn`.
+pub(crate) async fn erase(
+    txn: &DatabaseTransaction,
+    eraser: &dyn Eraser,
+    subgraph: &str,
+    event: &Envelope,
+) -> Result<(), HandlerError> {
+    let deleted: UserDeleted = event.data_as()?;
+    eraser.erase(txn, deleted.id, event.time).await?;
+    record(txn, deleted.id, event.time).await?;
+    confirm(txn, subgraph, deleted.id).await?;
+    Ok(())
+}
+
+/// After `events` were applied in `txn`: erases again every recorded account that one
+/// of them (other than its deletion) names.
+pub(crate) async fn keep_erased(
+    txn: &DatabaseTransaction,
+    eraser: &dyn Eraser,
+    events: &[&Envelope],
+) -> Result<(), EventError> {
+    let mut named = BTreeSet::new();
+    for event in events.iter().filter(|e| e.event_type != USER_DELETED) {
+        names(&event.data, &mut named);
+        named.extend(event.subject.parse::<Uuid>());
+    }
+    if named.is_empty() {
+        return Ok(());
+    }
+    let erased: Vec<Uuid> = erased_user::Entity::find()
+        .select_only()
+        .column(erased_user::Column::Id)
+        .filter(erased_user::Column::Id.is_in(named))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for user in erased {
+        tracing::info!(%user, "an event named an erased account; erasing it again");
+        eraser.erase(txn, user, Utc::now()).await?;
+    }
+    Ok(())
+}
+
+/// Records that `user` was erased at `at` (once).
+async fn record(conn: &impl ConnectionTrait, user: Uuid, at: DateTime<Utc>) -> Result<(), DbErr> {
+    let row = erased_user::ActiveModel {
+        id: Set(user),
+        erased_at: Set(at),
+    };
+    erased_user::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(erased_user::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every string in `value` that is a UUID: the ids an event's payload names.
+fn names(value: &serde_json::Value, into: &mut BTreeSet<Uuid>) {
+    match value {
+        serde_json::Value::String(text) => into.extend(text.parse::<Uuid>()),
+        serde_json::Value::Array(items) => items.iter().for_each(|item| names(item, into)),
+        serde_json::Value::Object(fields) => fields.values().for_each(|field| names(field, into)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

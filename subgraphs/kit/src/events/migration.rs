@@ -156,3 +156,35 @@ impl MigrationTrait for OutboxUnsentIndexMigration {
             .await
     }
 }
+
+/// The erasers' `erased_user` table: the accounts a subgraph erased, so that events
+/// applied after an erasure cannot bring the account's data back (see
+/// [`super::erasure`]). Listed by the subgraphs that erase accounts.
+pub struct ErasedUsersMigration;
+
+impl MigrationName for ErasedUsersMigration {
+    fn name(&self) -> &str {
+        "m0000_kit_erased_users"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ErasedUsersMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("erased_user")
+                    .col(uuid("id").primary_key())
+                    .col(timestamp_with_time_zone("erased_at"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("erased_user").to_owned())
+            .await
+    }
+}

@@ -13,8 +13,8 @@
 //! - `admin`: [`EventAdmin`], what `agora events` does (apply, dead letters, replay,
 //!   stats) on either bus.
 //! - `erasure`: the account erasure protocol every subgraph takes part in.
-//! - `migration`: the `outbox` and `inbox` tables and their indexes; `tables`: their
-//!   entities.
+//! - `migration`: the `outbox` and `inbox` tables and their indexes, and the erasers'
+//!   `erased_user`; `tables`: their entities.
 //! - `metrics`: events handled, their lag, and events published, for `/metrics`.
 //! - `backoff`, `error`: shared pieces.
 //!
@@ -51,5 +51,5 @@ pub use envelope::{CONTENT_TYPE, Envelope, SPEC_VERSION};
 pub use error::{EventError, HandlerError};
 pub use jetstream::JetStreamBus;
 pub use live::{LiveHub, LiveStream, LocalHub, NatsHub};
-pub use migration::{EventTablesMigration, OutboxUnsentIndexMigration};
+pub use migration::{ErasedUsersMigration, EventTablesMigration, OutboxUnsentIndexMigration};
 pub use outbox::{DEFAULT_RETENTION, OutboxRelay, commit_with, enqueue};

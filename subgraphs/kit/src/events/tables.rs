@@ -1,7 +1,9 @@
 //! sea-orm entities of the `outbox` and `inbox` tables that [`EventTablesMigration`]
-//! creates, public so that tools (`agora events`) and tests can inspect them.
+//! creates, and of the erasers' `erased_user` ([`ErasedUsersMigration`]), public so that
+//! tools (`agora events`) and tests can inspect them.
 //!
 //! [`EventTablesMigration`]: super::EventTablesMigration
+//! [`ErasedUsersMigration`]: super::ErasedUsersMigration
 
 /// An event waiting to be published (or already published, with `sent_at` set).
 pub mod outbox {
@@ -56,6 +58,29 @@ pub mod inbox {
     }
 
     /// No relations: the inbox stands alone.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An account this subgraph erased: its tombstone, kept so that events applied later
+/// cannot bring its data back (see [`super::erasure`]).
+pub mod erased_user {
+    use sea_orm::entity::prelude::*;
+
+    /// One erased account.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "erased_user")]
+    pub struct Model {
+        /// The account id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// When its deletion happened.
+        pub erased_at: DateTimeUtc,
+    }
+
+    /// No relations: the record stands alone.
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 
