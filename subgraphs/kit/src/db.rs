@@ -9,8 +9,8 @@ use sea_orm_migration::MigratorTrait;
 
 /// Connects to `url` and brings the schema up to date with migrator `M`.
 ///
-/// For SQLite the file and its directory are created, and the connection is set up by
-/// [`sqlite_pragmas`].
+/// For SQLite the file and its directory are created, and each connection runs in WAL
+/// mode with `synchronous = NORMAL` and a busy timeout (see `sqlite_pragmas`).
 #[tracing::instrument(skip_all, fields(backend = url.split(':').next()))]
 pub async fn connect<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
     if let Some(dir) = sqlite_path(url).and_then(|path| std::path::Path::new(path).parent()) {
