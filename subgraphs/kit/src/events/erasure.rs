@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -145,16 +145,13 @@ pub(crate) async fn keep_erased(
     if named.is_empty() {
         return Ok(());
     }
-    let erased: Vec<Uuid> = erased_user::Entity::find()
-        .select_only()
-        .column(erased_user::Column::Id)
+    let erased = erased_user::Entity::find()
         .filter(erased_user::Column::Id.is_in(named))
-        .into_tuple()
         .all(txn)
         .await?;
     for user in erased {
-        tracing::info!(%user, "an event named an erased account; erasing it again");
-        eraser.erase(txn, user, Utc::now()).await?;
+        tracing::info!(user = %user.id, "an event named an erased account; erasing it again");
+        eraser.erase(txn, user.id, user.erased_at).await?;
     }
     Ok(())
 }
