@@ -563,14 +563,12 @@ async fn a_consumer_restarted_after_a_crash_applies_the_unsettled_events_before_
         h.bus.publish(event).await?;
     }
 
-    let running = h.run(h.consumer(Arc::new(Recorder), 5).await?);
-    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
-    assert_eq!(
-        h.applied().await?,
-        events.iter().map(|e| e.id).collect::<Vec<_>>(),
-        "the crashed batch first, in order"
-    );
-    running.stop().await?;
+    h.applies_in_order(
+        h.consumer(Arc::new(Recorder), 5).await?,
+        &events,
+        "the crashed batch first, in order",
+    )
+    .await?;
     h.finish().await
 }
 
@@ -596,14 +594,12 @@ async fn a_crashed_run_s_events_coming_back_out_of_order_are_applied_in_stream_o
     drop(crashed);
     h.bus.publish(&events[4]).await?;
 
-    let running = h.run(h.consumer(Arc::new(Recorder), 5).await?);
-    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
-    assert_eq!(
-        h.applied().await?,
-        events.iter().map(|e| e.id).collect::<Vec<_>>(),
-        "in stream order"
-    );
-    running.stop().await?;
+    h.applies_in_order(
+        h.consumer(Arc::new(Recorder), 5).await?,
+        &events,
+        "in stream order",
+    )
+    .await?;
     h.finish().await
 }
 
@@ -627,14 +623,8 @@ async fn a_delivery_that_went_elsewhere_is_applied_before_the_events_after_it() 
         h.bus.publish(event).await?;
     }
 
-    let running = h.run(consumer);
-    h.wait_applied(&events.iter().collect::<Vec<_>>()).await?;
-    assert_eq!(
-        h.applied().await?,
-        events.iter().map(|e| e.id).collect::<Vec<_>>(),
-        "in stream order"
-    );
-    running.stop().await?;
+    h.applies_in_order(consumer, &events, "in stream order")
+        .await?;
     h.finish().await
 }
 
@@ -1208,6 +1198,25 @@ impl Harness {
         rows.iter()
             .map(|row| Ok(row.try_get_by_index::<String>(0)?.parse()?))
             .collect()
+    }
+
+    /// Runs `consumer` until it has applied `events`, asserts that it applied them in
+    /// that order (`why` says which order that is), and stops it.
+    async fn applies_in_order(
+        &self,
+        consumer: Consumer,
+        events: &[Envelope],
+        why: &str,
+    ) -> anyhow::Result<()> {
+        let running = self.run(consumer);
+        self.wait_applied(&events.iter().collect::<Vec<_>>())
+            .await?;
+        assert_eq!(
+            self.applied().await?,
+            events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            "{why}"
+        );
+        running.stop().await
     }
 
     /// How many effect rows hold `id` (as [`Authors`] writes them).

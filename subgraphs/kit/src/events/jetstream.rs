@@ -673,8 +673,9 @@ impl JetStreamStream {
         if info.ack_floor.stream_sequence >= hold.up_to || others == 0 || now >= hold.deadline {
             if info.ack_floor.stream_sequence < hold.up_to && others > 0 {
                 tracing::warn!(durable = %self.durable, others, "gave up waiting for deliveries held elsewhere; releasing held events");
+            } else {
+                tracing::info!(durable = %self.durable, held = hold.held.len(), "deliveries settled; releasing held events");
             }
-            tracing::info!(durable = %self.durable, held = hold.held.len(), "deliveries settled; releasing held events");
             self.ready
                 .extend(std::mem::take(&mut hold.held).into_values());
             self.hold = None;
