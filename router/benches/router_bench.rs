@@ -5,7 +5,10 @@
 //! - (b) a deep query (users → posts → comments → author, each hop an `_entities` fetch to
 //!   another subgraph, response > 50 KiB) at 50 clients for 10 s after a 2 s warm-up;
 //! - the router's peak RSS, and where the deep query's time goes (the router's own
-//!   `/metrics`: time in each subgraph against the whole request).
+//!   `/metrics`: time in each subgraph against the whole request);
+//! - (b') with `AGORA_BENCH_PEER` set, the deep query again through another router over
+//!   the same subgraphs (see [`Peer`]), e.g.
+//!   `AGORA_BENCH_PEER=/path/to/hive_router cargo bench -p agora-router --bench router_bench`.
 //!
 //! The router runs as its own process (the `agora-router` binary), so its peak RSS
 //! (`VmHWM`) is its alone; the subgraphs and the load generator share this process.
@@ -66,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
         },
     ])
     .map_err(|errors| anyhow::anyhow!("composition failed: {}", errors.join("; ")))?;
-    let router = Router::start(&supergraph).await?;
+    let router = Router::start(&supergraph, "").await?;
     let http = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(CLIENTS * 2)
@@ -82,15 +85,15 @@ async fn main() -> anyhow::Result<()> {
     let routed_size = check(&http, &router.url, &shallow).await?;
     println!("\n(a) one-subgraph query {SHALLOW_QUERY}");
     println!("    response {direct_size} B direct, {routed_size} B through the router");
-    println!("    {:<26} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
+    println!("    {:<36} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
     let mut added = Vec::new();
     for clients in [1, CLIENTS] {
         let direct = load(&http, &accounts, &shallow, clients, SHORT_RUN).await;
         direct.print(&format!("direct,  {clients} client(s)"));
-        let cpu = Cpu::read(&router)?;
+        let cpu = Cpu::read(router.pid()?)?;
         let routed = load(&http, &router.url, &shallow, clients, SHORT_RUN).await;
         routed.print(&format!("router,  {clients} client(s)"));
-        cpu.print_per_request(&router, routed.completed)?;
+        cpu.print_per_request(routed.completed)?;
         added.push((
             clients,
             routed.percentile(0.50).as_secs_f64() - direct.percentile(0.50).as_secs_f64(),
@@ -112,29 +115,49 @@ async fn main() -> anyhow::Result<()> {
         "    response {deep_size} B ({:.1} KiB): accounts → posts → comments → accounts",
         deep_size as f64 / 1024.0
     );
-    let before = router.metrics(&http).await?;
-    let cpu = Cpu::read(&router)?;
-    let figures = load(&http, &router.url, &deep, CLIENTS, LONG_RUN).await;
-    let after = router.metrics(&http).await?;
-    println!("    {:<26} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
-    figures.print(&format!(
-        "router, {CLIENTS} clients, {}s",
-        LONG_RUN.as_secs()
-    ));
-    cpu.print_per_request(&router, figures.completed)?;
-    print_breakdown(&before, &after);
+    println!("    {:<36} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
+    deep_run(&http, &router, &deep, "router").await?;
+    drop(router);
+    let unshared = Router::start(&supergraph, "dedupe_queries: false\n").await?;
+    deep_run(&http, &unshared, &deep, "router, dedupe off").await?;
+    drop(unshared);
 
-    let (peak, current) = router.memory()?;
-    println!(
-        "\nrouter process peak RSS (VmHWM) {:.1} MiB, RSS now {:.1} MiB",
-        peak as f64 / 1024.0,
-        current as f64 / 1024.0
-    );
+    if let Ok(command) = std::env::var("AGORA_BENCH_PEER") {
+        let peer = Peer::start(&command, &supergraph, &http, &deep).await?;
+        println!("\n(b') the same deep query through the peer router `{command}`");
+        println!("    {:<36} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
+        let cpu = Cpu::read(peer.pid()?)?;
+        let figures = load(&http, &peer.url, &deep, CLIENTS, LONG_RUN).await;
+        figures.print(&format!("peer, {CLIENTS} clients, {}s", LONG_RUN.as_secs()));
+        cpu.print_per_request(figures.completed)?;
+        print_memory("peer", peer.pid()?)?;
+    }
     println!(
         "targets: deep ≥ 2000 req/s with p99 < 50 ms; router adds ≤ 1 ms at p99; \
          peak RSS < 100 MB"
     );
     Ok(())
+}
+
+/// Runs the deep query through `router` and prints what it measured: figures, CPU per
+/// request, where the time went, and the router's memory.
+async fn deep_run(
+    http: &reqwest::Client,
+    router: &Router,
+    deep: &Bytes,
+    label: &str,
+) -> anyhow::Result<()> {
+    let before = router.metrics(http).await?;
+    let cpu = Cpu::read(router.pid()?)?;
+    let figures = load(http, &router.url, deep, CLIENTS, LONG_RUN).await;
+    let after = router.metrics(http).await?;
+    figures.print(&format!(
+        "{label}, {CLIENTS} clients, {}s",
+        LONG_RUN.as_secs()
+    ));
+    cpu.print_per_request(figures.completed)?;
+    print_breakdown(&before, &after);
+    print_memory("router", router.pid()?)
 }
 
 /// Serves a subgraph on port 0 and returns its URL.
@@ -193,7 +216,7 @@ impl Figures {
 
     fn print(&self, label: &str) {
         println!(
-            "    {label:<26} {:>9.0} {:>6.2} ms {:>6.2} ms{}",
+            "    {label:<36} {:>9.0} {:>6.2} ms {:>6.2} ms{}",
             self.latencies.len() as f64 / self.window.as_secs_f64(),
             self.percentile(0.50).as_secs_f64() * 1e3,
             self.percentile(0.99).as_secs_f64() * 1e3,
@@ -261,26 +284,28 @@ async fn load(
     figures
 }
 
-/// CPU time used so far by the router process and by this one (subgraphs and load
+/// CPU time used so far by a router process and by this one (subgraphs and load
 /// generator), to say what one request costs each side.
 struct Cpu {
+    pid: u32,
     router: Duration,
     bench: Duration,
 }
 
 impl Cpu {
-    fn read(router: &Router) -> anyhow::Result<Self> {
+    fn read(pid: u32) -> anyhow::Result<Self> {
         Ok(Self {
-            router: cpu_time(&router.pid()?.to_string())?,
+            pid,
+            router: cpu_time(&pid.to_string())?,
             bench: cpu_time("self")?,
         })
     }
 
-    fn print_per_request(&self, router: &Router, requests: usize) -> anyhow::Result<()> {
-        let now = Cpu::read(router)?;
+    fn print_per_request(&self, requests: usize) -> anyhow::Result<()> {
+        let now = Cpu::read(self.pid)?;
         let per_request = |used: Duration| used.as_secs_f64() * 1e3 / requests.max(1) as f64;
         println!(
-            "    {:<26} CPU per request: router {:.3} ms, subgraphs + load generator {:.3} ms",
+            "    {:<36} CPU per request: router {:.3} ms, subgraphs + load generator {:.3} ms",
             "",
             per_request(now.router - self.router),
             per_request(now.bench - self.bench),
@@ -317,10 +342,14 @@ struct Router {
 }
 
 impl Router {
-    async fn start(supergraph: &str) -> anyhow::Result<Self> {
+    /// Starts the router with `config` (YAML) added to the bench's own settings.
+    async fn start(supergraph: &str, config: &str) -> anyhow::Result<Self> {
         let file = TempFile::new("supergraph.graphql", supergraph)?;
         // Fifty clients from one address are far over a client's rate limit.
-        let config = TempFile::new("router.yaml", "rate_limit: { enabled: false }\n")?;
+        let config = TempFile::new(
+            "router.yaml",
+            &format!("rate_limit: {{ enabled: false }}\n{config}"),
+        )?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_agora-router"))
             .arg("--supergraph")
             .arg(&file.0)
@@ -360,21 +389,6 @@ impl Router {
         self.child.id().context("the router has exited")
     }
 
-    /// `(VmHWM, VmRSS)` of the router process, in KiB.
-    fn memory(&self) -> anyhow::Result<(u64, u64)> {
-        let pid = self.pid()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-                .unwrap_or(0)
-        };
-        Ok((field("VmHWM:"), field("VmRSS:")))
-    }
-
     /// The router's duration histograms as `series → (sum seconds, count)`.
     async fn metrics(
         &self,
@@ -411,6 +425,75 @@ impl Router {
     }
 }
 
+/// Another router serving the same supergraph, for comparison: `AGORA_BENCH_PEER` is
+/// a shell command that starts it, given the supergraph's path in `SUPERGRAPH_FILE_PATH`
+/// and the port to listen on in `PORT` (Hive Router reads both; wrap others in a script).
+struct Peer {
+    child: Child,
+    url: String,
+    _supergraph: TempFile,
+}
+
+impl Peer {
+    /// Starts the peer and waits until it answers `query` without errors.
+    async fn start(
+        command: &str,
+        supergraph: &str,
+        http: &reqwest::Client,
+        query: &Bytes,
+    ) -> anyhow::Result<Self> {
+        let file = TempFile::new("peer-supergraph.graphql", supergraph)?;
+        let port = TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port();
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec {command}"))
+            .env("SUPERGRAPH_FILE_PATH", &file.0)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the peer router")?;
+        let url = format!("http://127.0.0.1:{port}/graphql");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Err(error) = check(http, &url, query).await {
+            if Instant::now() > deadline {
+                bail!("the peer router did not answer at {url}: {error}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(Self {
+            child,
+            url,
+            _supergraph: file,
+        })
+    }
+
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("the peer router has exited")
+    }
+}
+
+/// Prints the peak RSS (`VmHWM`) and the current RSS of process `pid`.
+fn print_memory(name: &str, pid: u32) -> anyhow::Result<()> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let mebibytes = |field: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    println!(
+        "    {name} process peak RSS (VmHWM) {:.1} MiB, RSS now {:.1} MiB",
+        mebibytes("VmHWM:"),
+        mebibytes("VmRSS:")
+    );
+    Ok(())
+}
+
 /// Time per request in each subgraph and in the router as a whole during (b), from
 /// the router's own histograms.
 fn print_breakdown(before: &BTreeMap<String, (f64, f64)>, after: &BTreeMap<String, (f64, f64)>) {
@@ -425,24 +508,28 @@ fn print_breakdown(before: &BTreeMap<String, (f64, f64)>, after: &BTreeMap<Strin
     }
     println!("    where a request's time goes (the router's /metrics over the run):");
     let mut in_subgraphs = 0.0;
+    let mut fetches = 0.0;
     for series in after.keys() {
         if let Some(labels) = series.strip_prefix("agora_router_subgraph_request_duration_seconds")
         {
-            let (seconds, fetches) = delta(series);
-            if fetches > 0.0 {
+            let (seconds, count) = delta(series);
+            if count > 0.0 {
                 in_subgraphs += seconds;
+                fetches += count;
                 println!(
-                    "      subgraph {labels}: {:.2} ms per request ({fetches} fetches, {:.2} ms each)",
+                    "      subgraph {labels}: {:.2} ms per request ({count} fetches, {:.2} ms each)",
                     seconds / requests * 1e3,
-                    seconds / fetches * 1e3
+                    seconds / count * 1e3
                 );
             }
         }
     }
     println!(
-        "      whole request inside the router: {:.2} ms; the fetches run one after \
+        "      whole request inside the router: {:.2} ms, {:.2} subgraph requests sent per \
+         client request (4 without sharing); without sharing, the fetches run one after \
          another, so {:.2} ms is the router's own work (or waiting for a core)",
         request_seconds / requests * 1e3,
+        fetches / requests,
         (request_seconds - in_subgraphs) / requests * 1e3
     );
 }

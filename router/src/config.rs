@@ -52,6 +52,10 @@ pub struct RouterConfig {
     pub override_flags: HashSet<String>,
     /// Stop asking a subgraph that keeps failing, for a while; `None` turns it off.
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Send a subgraph one request for identical query fetches in flight at once (same
+    /// subgraph, body and `Authorization`), each caller getting a copy of the answer.
+    /// Mutations are never shared.
+    pub dedupe_queries: bool,
     /// Operations sent by id: a manifest, and whether only its operations may run.
     pub persisted_documents: Option<PersistedDocuments>,
     /// Automatic persisted queries: clients may register a query under its SHA-256 and
@@ -89,6 +93,7 @@ impl Default for RouterConfig {
             subgraph_timeouts: HashMap::new(),
             override_flags: HashSet::new(),
             circuit_breaker: Some(CircuitBreaker::default()),
+            dedupe_queries: true,
             persisted_documents: None,
             apq: true,
             rate_limit: Some(RateLimit::default()),

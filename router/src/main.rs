@@ -88,6 +88,8 @@ struct FileConfig {
     cors: Option<CorsFileConfig>,
     /// When to stop asking a failing subgraph.
     circuit_breaker: Option<CircuitBreakerFileConfig>,
+    /// Share one subgraph request among identical queries in flight; on unless `false`.
+    dedupe_queries: Option<bool>,
     /// Flag labels of progressive `@override` that are on.
     #[serde(default)]
     override_flags: Vec<String>,
@@ -255,6 +257,7 @@ fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
     limits.max_tokens = file_limits.max_tokens.unwrap_or(limits.max_tokens);
     limits.max_body_bytes = file_limits.max_body_bytes.unwrap_or(limits.max_body_bytes);
     config.apq = file.apq.unwrap_or(config.apq);
+    config.dedupe_queries = file.dedupe_queries.unwrap_or(config.dedupe_queries);
     if let Some(persisted) = file.persisted_documents {
         let path = config_dir.join(&persisted.manifest);
         let text = std::fs::read_to_string(&path)
@@ -517,7 +520,7 @@ limits: { max_depth: 9, max_body_bytes: 2048 }
     }
 
     #[test]
-    fn a_config_file_sets_persisted_documents_apq_rate_limits_and_the_circuit_breaker() {
+    fn a_config_file_sets_persisted_documents_apq_rate_limits_the_circuit_breaker_and_dedupe() {
         let supergraph = file("supergraph.graphql", "type Query { a: Int }");
         let manifest = file(
             "manifest.json",
@@ -555,12 +558,14 @@ limits: { max_depth: 9, max_body_bytes: 2048 }
 
         let off = file(
             "off.yaml",
-            "rate_limit: { enabled: false }\ncircuit_breaker: { enabled: false }\n",
+            "rate_limit: { enabled: false }\ncircuit_breaker: { enabled: false }\n\
+             dedupe_queries: false\n",
         );
         let args = configured(&supergraph, &off, &[]);
         let config = router_config(args).unwrap();
         assert_eq!(config.rate_limit, None);
         assert_eq!(config.circuit_breaker, None);
+        assert!(!config.dedupe_queries);
     }
 
     #[test]

@@ -59,6 +59,7 @@ impl Supergraph {
             config.subgraph_timeout,
             config.subgraph_timeouts.clone(),
             config.circuit_breaker,
+            config.dedupe_queries,
             metrics,
         )?;
         Ok(Self {

@@ -10,6 +10,8 @@
 //! - `agora_router_subgraph_request_duration_seconds{subgraph}`: histogram per subgraph.
 //! - `agora_router_subgraph_errors_total{subgraph}`: subgraph requests that got no
 //!   GraphQL response (unreachable, timed out, not GraphQL).
+//! - `agora_router_subgraph_joined_total{subgraph}`: fetches that joined an identical
+//!   request in flight instead of sending their own (request deduplication).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -41,6 +43,7 @@ pub(crate) struct Telemetry {
 pub(crate) struct SubgraphMetrics {
     pub duration: Histogram,
     pub errors: Counter,
+    pub joined: Counter,
 }
 
 impl Telemetry {
@@ -89,6 +92,10 @@ impl Telemetry {
                     ),
                     errors: self.recorder.register_counter(
                         &Key::from_parts("agora_router_subgraph_errors_total", labels()),
+                        &METADATA,
+                    ),
+                    joined: self.recorder.register_counter(
+                        &Key::from_parts("agora_router_subgraph_joined_total", labels()),
                         &METADATA,
                     ),
                 };

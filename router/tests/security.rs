@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use std::num::NonZeroU32;
 
 use agora_router::{CircuitBreaker, Limits, RateLimit};
-use helpers::{Options, TestGraph, spawn, spawn_configured};
+use helpers::{Options, TestGraph, series, spawn, spawn_configured};
 use serde_json::{Value, json};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -427,22 +427,6 @@ async fn ready_answers_once_a_supergraph_is_loaded() {
 
 // ---- metrics --------------------------------------------------------------------------
 
-async fn metrics(graph: &TestGraph) -> String {
-    let response = reqwest::get(format!("{}/metrics", graph.router_url))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
-/// The value of one series, by its full name with labels.
-fn series(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find_map(|line| {
-        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
-        value.trim().parse().ok()
-    })
-}
-
 #[tokio::test]
 async fn metrics_count_requests_plan_cache_hits_and_errors_by_code() {
     let graph = spawn().await;
@@ -455,7 +439,7 @@ async fn metrics_count_requests_plan_cache_hits_and_errors_by_code() {
         .post_raw(BODY, &[("content-type", "text/plain")])
         .await;
 
-    let metrics = metrics(&graph).await;
+    let metrics = graph.metrics().await;
     let value = |name: &str| series(&metrics, name).unwrap_or_else(|| panic!("{name}\n{metrics}"));
     assert_eq!(value("agora_router_request_duration_seconds_count"), 5.0);
     assert_eq!(value(r#"agora_router_plan_cache_total{result="hit"}"#), 1.0);
@@ -499,7 +483,7 @@ async fn metrics_count_subgraph_failures_per_subgraph() {
 
     graph.query("{ me { handle displayName } }").await;
 
-    let metrics = metrics(&graph).await;
+    let metrics = graph.metrics().await;
     assert_eq!(
         series(
             &metrics,
@@ -546,7 +530,7 @@ async fn a_subgraph_that_keeps_failing_is_not_asked_while_its_circuit_is_open() 
         last = graph.query(query).await;
     }
     assert_eq!(
-        attempts(&metrics(&graph).await),
+        attempts(&graph.metrics().await),
         Some(2.0),
         "two failures open it"
     );
@@ -559,7 +543,7 @@ async fn a_subgraph_that_keeps_failing_is_not_asked_while_its_circuit_is_open() 
     graph.query(query).await;
     graph.query(query).await;
     assert_eq!(
-        attempts(&metrics(&graph).await),
+        attempts(&graph.metrics().await),
         Some(3.0),
         "one probe after the wait, and its failure opens the circuit again"
     );

@@ -1,8 +1,10 @@
 //! Talking to subgraphs: one pooled HTTP client, request bodies written directly as
-//! JSON bytes, responses read into data and errors, and a circuit breaker per subgraph.
-//! Nothing is retried: a mutation must not run twice, and a query's client can retry.
+//! JSON bytes, responses read into data and errors, a circuit breaker per subgraph, and
+//! identical queries in flight at once sent once ([`super::inflight`]). Nothing is
+//! retried: a mutation must not run twice, and a query's client can retry.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -12,6 +14,7 @@ use serde_json::{Map, Value as JsonValue};
 use tracing::{Instrument, Span};
 
 use super::breaker::{Breaker, Permit};
+use super::inflight::{Answer, Inflight, Key, Turn};
 use crate::config::CircuitBreaker;
 use crate::error::RouterError;
 use crate::response::write_json;
@@ -34,10 +37,12 @@ struct Endpoint {
     metrics: Option<SubgraphMetrics>,
     /// `None` when circuit breaking is off.
     breaker: Option<Breaker>,
+    /// `None` when request deduplication is off.
+    inflight: Option<Inflight>,
 }
 
 /// What a subgraph answered.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct SubgraphResponse {
     #[serde(default)]
     pub data: Option<Value>,
@@ -91,12 +96,13 @@ impl FetchError {
 impl SubgraphClient {
     /// A client for `endpoints` (name → URL); each request may take `timeouts[name]`,
     /// else `default_timeout`; each subgraph gets a circuit breaker unless `breaker` is
-    /// `None`.
+    /// `None`, and shares identical queries in flight if `dedupe`.
     pub fn new(
         endpoints: HashMap<String, String>,
         default_timeout: Duration,
         timeouts: HashMap<String, Duration>,
         breaker: Option<CircuitBreaker>,
+        dedupe: bool,
         mut metrics: HashMap<String, SubgraphMetrics>,
     ) -> Result<Self, RouterError> {
         let endpoints = endpoints
@@ -111,6 +117,7 @@ impl SubgraphClient {
                         timeout,
                         metrics,
                         breaker: breaker.map(Breaker::new),
+                        inflight: dedupe.then(Inflight::default),
                     },
                 )
             })
@@ -124,23 +131,60 @@ impl SubgraphClient {
         Ok(Self { http, endpoints })
     }
 
-    /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`,
-    /// and records how long it took and whether it failed; fails at once while the
-    /// subgraph's circuit is open.
+    /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`.
+    /// A `shareable` request (a query) joins an identical one in flight, if any, and
+    /// takes a copy of its answer.
     pub async fn send(
         &self,
         subgraph: &str,
         body: Vec<u8>,
         authorization: Option<&HeaderValue>,
-    ) -> Result<SubgraphResponse, FetchError> {
+        shareable: bool,
+    ) -> Answer {
         let endpoint = self
             .endpoints
             .get(subgraph)
             .ok_or(FetchError::UnknownSubgraph)?;
+        let body = Bytes::from(body);
+        let Some(inflight) = endpoint.inflight.as_ref().filter(|_| shareable) else {
+            return self.fetch(subgraph, endpoint, body, authorization).await;
+        };
+        let key = Key {
+            authorization: authorization.cloned(),
+            body: body.clone(),
+        };
+        match inflight.join(key) {
+            Turn::Lead(lead) => {
+                let answer = self.fetch(subgraph, endpoint, body, authorization).await;
+                lead.finish(&answer);
+                answer
+            }
+            Turn::Follow(answer) => {
+                if let Some(metrics) = &endpoint.metrics {
+                    metrics.joined.increment(1);
+                }
+                match answer.await {
+                    Ok(answer) => answer,
+                    // The leading caller was cancelled before it had an answer.
+                    Err(_) => self.fetch(subgraph, endpoint, body, authorization).await,
+                }
+            }
+        }
+    }
+
+    /// Sends one request and records how long it took and whether it failed; fails at
+    /// once while the subgraph's circuit is open.
+    async fn fetch(
+        &self,
+        subgraph: &str,
+        endpoint: &Endpoint,
+        body: Bytes,
+        authorization: Option<&HeaderValue>,
+    ) -> Answer {
         if let Some(breaker) = &endpoint.breaker
             && breaker.permit() == Permit::Refused
         {
-            return Err(FetchError::CircuitOpen(breaker.open_for()));
+            return Err(Arc::new(FetchError::CircuitOpen(breaker.open_for())));
         }
         let started = Instant::now();
         let span = tracing::info_span!("subgraph fetch", otel.kind = "client", subgraph);
@@ -157,13 +201,13 @@ impl SubgraphClient {
                 metrics.errors.increment(1);
             }
         }
-        result
+        result.map_err(Arc::new)
     }
 
     async fn request(
         &self,
         endpoint: &Endpoint,
-        body: Vec<u8>,
+        body: Bytes,
         authorization: Option<&HeaderValue>,
         span: &Span,
     ) -> Result<SubgraphResponse, FetchError> {

@@ -9,6 +9,7 @@
 mod breaker;
 mod errors;
 mod fetch;
+mod inflight;
 mod merge;
 mod representations;
 mod rewrites;
@@ -22,6 +23,7 @@ use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::{
     BatchFetchNode, ConditionNode, FetchNode, FetchRewrite, FlattenNode, FlattenNodePath, PlanNode,
 };
+use hive_router_query_planner::state::supergraph_state::OperationKind;
 use serde_json::{Map, Value as JsonValue};
 
 use errors::{EntityError, starts_with_key};
@@ -146,7 +148,8 @@ impl<'a> Execution<'a> {
             fetch.variable_usages.as_ref(),
             self.variables,
         );
-        let response = self.send(&fetch.service_name, body).await;
+        let shareable = is_query(fetch.operation_kind.as_ref());
+        let response = self.send(&fetch.service_name, body, shareable).await;
         let mut state = self.lock();
         let Some(response) = response else {
             return;
@@ -175,6 +178,7 @@ impl<'a> Execution<'a> {
         self.entity_fetch(
             &fetch.service_name,
             &fetch.operation.document_str,
+            is_query(fetch.operation_kind.as_ref()),
             fetch.variable_usages.as_ref(),
             &[call],
         )
@@ -198,6 +202,7 @@ impl<'a> Execution<'a> {
         self.entity_fetch(
             &batch.service_name,
             &batch.operation.document_str,
+            is_query(batch.operation_kind.as_ref()),
             batch.variable_usages.as_ref(),
             &calls,
         )
@@ -209,6 +214,7 @@ impl<'a> Execution<'a> {
         &self,
         service: &str,
         operation: &str,
+        shareable: bool,
         variable_usages: Option<&BTreeSet<String>>,
         calls: &[EntityCall<'_>],
     ) {
@@ -249,7 +255,7 @@ impl<'a> Execution<'a> {
             .map(|(name, representations)| (*name, representations.list.as_slice()))
             .collect();
         let body = request_body(operation, &variables, variable_usages, self.variables);
-        let Some(response) = self.send(service, body).await else {
+        let Some(response) = self.send(service, body, shareable).await else {
             return;
         };
 
@@ -296,9 +302,18 @@ impl<'a> Execution<'a> {
         state.errors.append(&mut errors);
     }
 
-    /// Sends a request, turning transport failures into a client error.
-    async fn send(&self, service: &str, body: Vec<u8>) -> Option<SubgraphResponse> {
-        match self.subgraphs.send(service, body, self.authorization).await {
+    /// Sends a request (shared with identical ones in flight if `shareable`), turning
+    /// transport failures into a client error.
+    async fn send(
+        &self,
+        service: &str,
+        body: Vec<u8>,
+        shareable: bool,
+    ) -> Option<SubgraphResponse> {
+        match (self.subgraphs)
+            .send(service, body, self.authorization, shareable)
+            .await
+        {
             Ok(response) => Some(response),
             Err(error) => {
                 tracing::warn!(subgraph = service, error = %error, "subgraph request failed");
@@ -314,6 +329,12 @@ impl<'a> Execution<'a> {
             }
         }
     }
+}
+
+/// Whether a fetch only reads, so that identical ones in flight may share one request.
+/// A mutation, or a fetch whose kind the plan does not say, is sent on its own.
+fn is_query(kind: Option<&OperationKind>) -> bool {
+    kind == Some(&OperationKind::Query)
 }
 
 static EMPTY_SELECTION: SelectionSet = SelectionSet { items: Vec::new() };

@@ -30,6 +30,8 @@ pub struct Stats {
     representations: Mutex<Vec<usize>>,
     authorizations: Mutex<Vec<Option<String>>>,
     traceparents: Mutex<Vec<Option<String>>>,
+    /// Held for writing, requests are counted but not answered.
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl Stats {
@@ -52,6 +54,12 @@ impl Stats {
 
     pub fn traceparents(&self) -> Vec<Option<String>> {
         self.traceparents.lock().unwrap().clone()
+    }
+
+    /// Holds back the subgraph's answers (each request is counted on arrival) until
+    /// the guard is dropped.
+    pub async fn hold(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().await
     }
 }
 
@@ -95,6 +103,7 @@ async fn serve_request<E: Executor>(
         stats.representations.lock().unwrap().push(count);
     }
     let request = request.data(subgraphs::Authorization(authorization));
+    let _open = stats.gate.read().await;
     subgraph.schema.execute(request).await.into()
 }
 
@@ -239,6 +248,14 @@ pub async fn spawn_configured(
     }
 }
 
+/// The value of one series of a `/metrics` text, by its full name with labels.
+pub fn series(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
+}
+
 /// A router response: HTTP status, headers and JSON body.
 pub struct Response {
     pub status: u16,
@@ -324,6 +341,18 @@ impl TestGraph {
             body: serde_json::from_str(&text)
                 .unwrap_or_else(|_| panic!("not JSON (HTTP {status}): {text}")),
         }
+    }
+
+    /// The router's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.router_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
     }
 
     /// The number of requests all subgraphs together received.
