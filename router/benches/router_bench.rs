@@ -69,7 +69,9 @@ async fn main() -> anyhow::Result<()> {
         },
     ])
     .map_err(|errors| anyhow::anyhow!("composition failed: {}", errors.join("; ")))?;
-    let router = Router::start(&supergraph, "").await?;
+    // Sharing identical queries would let the router answer fifty clients with fewer
+    // subgraph requests than fifty direct clients send, so (a) measures without it.
+    let unshared = Router::start(&supergraph, "dedupe_queries: false\n").await?;
     let http = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(CLIENTS * 2)
@@ -79,36 +81,34 @@ async fn main() -> anyhow::Result<()> {
         "router_bench: {cores} cores shared by the router process, three subgraphs and \
          the load generator (this process)"
     );
+    let peer = match std::env::var("AGORA_BENCH_PEER") {
+        Ok(command) => Some(Peer::start(&command, &supergraph, &http).await?),
+        Err(_) => None,
+    };
 
     let shallow = body(SHALLOW_QUERY);
     let direct_size = check(&http, &accounts, &shallow).await?;
-    let routed_size = check(&http, &router.url, &shallow).await?;
-    println!("\n(a) one-subgraph query {SHALLOW_QUERY}");
+    let routed_size = check(&http, &unshared.url, &shallow).await?;
+    println!("\n(a) one-subgraph query {SHALLOW_QUERY}, dedupe off");
     println!("    response {direct_size} B direct, {routed_size} B through the router");
     println!("    {:<36} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
     let mut added = Vec::new();
     for clients in [1, CLIENTS] {
         let direct = load(&http, &accounts, &shallow, clients, SHORT_RUN).await;
-        direct.print(&format!("direct,  {clients} client(s)"));
-        let cpu = Cpu::read(router.pid()?)?;
-        let routed = load(&http, &router.url, &shallow, clients, SHORT_RUN).await;
-        routed.print(&format!("router,  {clients} client(s)"));
-        cpu.print_per_request(routed.completed)?;
-        added.push((
-            clients,
-            routed.percentile(0.50).as_secs_f64() - direct.percentile(0.50).as_secs_f64(),
-            routed.percentile(0.99).as_secs_f64() - direct.percentile(0.99).as_secs_f64(),
-        ));
+        direct.print(&format!("direct, {clients} client(s)"));
+        let routed = measure(&http, &unshared, &shallow, clients, SHORT_RUN, "router").await?;
+        added.push(("router", clients, latency_added(&direct, &routed)));
+        if let Some(peer) = &peer {
+            let routed = measure(&http, peer, &shallow, clients, SHORT_RUN, "peer").await?;
+            added.push(("peer", clients, latency_added(&direct, &routed)));
+        }
     }
-    for (clients, p50, p99) in added {
-        println!(
-            "    router adds at {clients} client(s): p50 {:+.3} ms, p99 {:+.3} ms",
-            p50 * 1e3,
-            p99 * 1e3
-        );
+    for (name, clients, (p50, p99)) in added {
+        println!("    {name} adds at {clients} client(s): p50 {p50:+.3} ms, p99 {p99:+.3} ms");
     }
 
     let deep = body(DEEP_QUERY);
+    let router = Router::start(&supergraph, "").await?;
     let deep_size = check(&http, &router.url, &deep).await?;
     println!("\n(b) deep query {DEEP_QUERY}");
     println!(
@@ -117,19 +117,9 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("    {:<36} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
     deep_run(&http, &router, &deep, "router").await?;
-    drop(router);
-    let unshared = Router::start(&supergraph, "dedupe_queries: false\n").await?;
     deep_run(&http, &unshared, &deep, "router, dedupe off").await?;
-    drop(unshared);
-
-    if let Ok(command) = std::env::var("AGORA_BENCH_PEER") {
-        let peer = Peer::start(&command, &supergraph, &http, &deep).await?;
-        println!("\n(b') the same deep query through the peer router `{command}`");
-        println!("    {:<36} {:>9} {:>9} {:>9}", "", "req/s", "p50", "p99");
-        let cpu = Cpu::read(peer.pid()?)?;
-        let figures = load(&http, &peer.url, &deep, CLIENTS, LONG_RUN).await;
-        figures.print(&format!("peer, {CLIENTS} clients, {}s", LONG_RUN.as_secs()));
-        cpu.print_per_request(figures.completed)?;
+    if let Some(peer) = &peer {
+        measure(&http, peer, &deep, CLIENTS, LONG_RUN, "peer").await?;
         print_memory("peer", peer.pid()?)?;
     }
     println!(
@@ -148,16 +138,44 @@ async fn deep_run(
     label: &str,
 ) -> anyhow::Result<()> {
     let before = router.metrics(http).await?;
-    let cpu = Cpu::read(router.pid()?)?;
-    let figures = load(http, &router.url, deep, CLIENTS, LONG_RUN).await;
+    measure(http, router, deep, CLIENTS, LONG_RUN, label).await?;
     let after = router.metrics(http).await?;
-    figures.print(&format!(
-        "{label}, {CLIENTS} clients, {}s",
-        LONG_RUN.as_secs()
-    ));
-    cpu.print_per_request(figures.completed)?;
     print_breakdown(&before, &after);
     print_memory("router", router.pid()?)
+}
+
+/// Loads a router (ours or the peer) and prints the figures and its CPU per request.
+async fn measure(
+    http: &reqwest::Client,
+    router: &impl Served,
+    body: &Bytes,
+    clients: usize,
+    window: Duration,
+    label: &str,
+) -> anyhow::Result<Figures> {
+    let cpu = Cpu::read(router.pid()?)?;
+    let figures = load(http, router.url(), body, clients, window).await;
+    figures.print(&format!(
+        "{label}, {clients} client(s), {}s",
+        window.as_secs()
+    ));
+    cpu.print_per_request(figures.completed)?;
+    Ok(figures)
+}
+
+/// How much later than `direct` the `routed` requests finished: (p50, p99) in ms.
+fn latency_added(direct: &Figures, routed: &Figures) -> (f64, f64) {
+    let added = |quantile| {
+        (routed.percentile(quantile).as_secs_f64() - direct.percentile(quantile).as_secs_f64())
+            * 1e3
+    };
+    (added(0.50), added(0.99))
+}
+
+/// A router process under measurement.
+trait Served {
+    fn url(&self) -> &str;
+    fn pid(&self) -> anyhow::Result<u32>;
 }
 
 /// Serves a subgraph on port 0 and returns its URL.
@@ -385,10 +403,6 @@ impl Router {
         })
     }
 
-    fn pid(&self) -> anyhow::Result<u32> {
-        self.child.id().context("the router has exited")
-    }
-
     /// The router's duration histograms as `series → (sum seconds, count)`.
     async fn metrics(
         &self,
@@ -425,6 +439,16 @@ impl Router {
     }
 }
 
+impl Served for Router {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("the router has exited")
+    }
+}
+
 /// Another router serving the same supergraph, for comparison: `AGORA_BENCH_PEER` is
 /// a shell command that starts it, given the supergraph's path in `SUPERGRAPH_FILE_PATH`
 /// and the port to listen on in `PORT` (Hive Router reads both; wrap others in a script).
@@ -435,13 +459,13 @@ struct Peer {
 }
 
 impl Peer {
-    /// Starts the peer and waits until it answers `query` without errors.
+    /// Starts the peer and waits until it answers the deep query without errors.
     async fn start(
         command: &str,
         supergraph: &str,
         http: &reqwest::Client,
-        query: &Bytes,
     ) -> anyhow::Result<Self> {
+        let query = &body(DEEP_QUERY);
         let file = TempFile::new("peer-supergraph.graphql", supergraph)?;
         let port = TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port();
         let child = Command::new("sh")
@@ -467,6 +491,12 @@ impl Peer {
             url,
             _supergraph: file,
         })
+    }
+}
+
+impl Served for Peer {
+    fn url(&self) -> &str {
+        &self.url
     }
 
     fn pid(&self) -> anyhow::Result<u32> {
