@@ -25,7 +25,8 @@
 //!   distinct operation, cached.
 //! - [`DryRun`]: the pipeline up to execution as a library call, for the fuzz tests.
 //! - `execute`: the plan executor (fetches, representations, merging, rewrites, and
-//!   moving `_entities` error paths to client paths).
+//!   moving `_entities` error paths to client paths), with identical queries in flight
+//!   to a subgraph sent once and shared (`inflight`).
 //! - `value`: the executor's JSON value (objects as small vectors, inline short strings),
 //!   parsed straight from subgraph responses.
 //! - `project`: the client's selection applied to the merged data, with null propagation,

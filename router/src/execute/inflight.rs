@@ -8,12 +8,15 @@
 //! would see the same request from the same caller. Whether a fetch may be shared at
 //! all is the caller's decision: queries may, mutations may not.
 //!
-//! No crate fits: the single-flight crates key by `String` and share results through
-//! `Clone` errors, while here the key is a request body and an error (a
-//! `reqwest::Error`) cannot be cloned, so it is shared behind an `Arc`.
+//! Why not a crate: most single-flight crates key by `&str`, and the one that takes
+//! any key (`mea::singleflight::Group`) tells a caller that it joined rather than led
+//! only once the answer is there. Here a join is known, and counted
+//! (`agora_router_subgraph_joined_total`), the moment it happens, so the metric shows
+//! callers piling up behind a slow subgraph, and the tests can tell that every caller
+//! has joined before letting the subgraph answer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderValue;
 use bytes::Bytes;
@@ -62,7 +65,7 @@ impl Inflight {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<oneshot::Sender<Answer>>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Vec<oneshot::Sender<Answer>>>> {
         self.calls.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -310,7 +310,8 @@ impl<'a> Execution<'a> {
         body: Vec<u8>,
         shareable: bool,
     ) -> Option<SubgraphResponse> {
-        match (self.subgraphs)
+        match self
+            .subgraphs
             .send(service, body, self.authorization, shareable)
             .await
         {
