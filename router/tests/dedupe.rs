@@ -1,5 +1,6 @@
 //! Request deduplication: identical queries in flight at once cost a subgraph one
-//! request; other callers, mutations, and a router configured without it, do not share.
+//! request; other callers, mutations, a query sent after a mutation, and a router
+//! configured without it, do not share.
 //!
 //! The subgraph holds its answers back while the test counts what reached it, so the
 //! requests overlap whatever the machine's speed.
@@ -149,6 +150,43 @@ async fn identical_mutations_each_reach_the_subgraph() {
     for body in bodies {
         assert_eq!(body["data"]["renameMe"], "same", "{body}");
     }
+}
+
+#[tokio::test]
+async fn a_query_sent_after_a_mutation_does_not_join_one_sent_before_it() {
+    let graph = &spawn().await;
+    let hold = graph.content.hold().await;
+    let earlier = graph.post(json!({ "query": POSTS }), None);
+    let later = async {
+        once(
+            || async move { graph.content.requests() >= 1 },
+            "the first query",
+        )
+        .await;
+        let renamed = graph
+            .post(
+                json!({ "query": r#"mutation { renameMe(handle: "new") }"# }),
+                None,
+            )
+            .await;
+        assert_eq!(renamed.body["data"]["renameMe"], "new", "{}", renamed.body);
+        let again = graph.post(json!({ "query": POSTS }), None);
+        let release = async {
+            once(
+                || async move { graph.content.requests() >= 2 },
+                "the query after the mutation to send its own request",
+            )
+            .await;
+            drop(hold);
+        };
+        tokio::join!(again, release).0
+    };
+
+    let (earlier, later) = tokio::join!(earlier, later);
+
+    assert_eq!(graph.content.requests(), 2);
+    assert_eq!(joined(graph, "content").await, 0.0);
+    assert_eq!(earlier.body, later.body);
 }
 
 #[tokio::test]

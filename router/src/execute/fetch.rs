@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -29,6 +30,9 @@ pub(crate) struct SubgraphClient {
     http: reqwest::Client,
     /// Subgraph name → where and how long to wait.
     endpoints: HashMap<String, Endpoint>,
+    /// Mutations sent so far: a query never joins one that started before the latest
+    /// mutation, so a client reads its own writes.
+    writes: AtomicU64,
 }
 
 struct Endpoint {
@@ -128,12 +132,16 @@ impl SubgraphClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(RouterError::HttpClient)?;
-        Ok(Self { http, endpoints })
+        Ok(Self {
+            http,
+            endpoints,
+            writes: AtomicU64::new(0),
+        })
     }
 
     /// POSTs a prepared body to a subgraph, forwarding the client's `Authorization`.
-    /// A `shareable` request (a query) joins an identical one in flight, if any, and
-    /// takes a copy of its answer.
+    /// A `shareable` request (a query) joins an identical one in flight, if any, that
+    /// started after the latest mutation, and takes a copy of its answer.
     pub async fn send(
         &self,
         subgraph: &str,
@@ -146,10 +154,14 @@ impl SubgraphClient {
             .get(subgraph)
             .ok_or(FetchError::UnknownSubgraph)?;
         let body = Bytes::from(body);
+        if !shareable {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
         let Some(inflight) = endpoint.inflight.as_ref().filter(|_| shareable) else {
             return self.fetch(subgraph, endpoint, body, authorization).await;
         };
         let key = Key {
+            writes: self.writes.load(Ordering::SeqCst),
             authorization: authorization.cloned(),
             body: body.clone(),
         };

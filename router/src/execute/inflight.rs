@@ -5,8 +5,10 @@
 //!
 //! Two fetches are the same when they go to the same subgraph (one [`Inflight`] per
 //! subgraph) with the same body and the same `Authorization` header, so the subgraph
-//! would see the same request from the same caller. Whether a fetch may be shared at
-//! all is the caller's decision: queries may, mutations may not.
+//! would see the same request from the same caller, and no mutation was sent between
+//! their starts (so that a client that changed something and asks again does not get
+//! an answer read before its change). Whether a fetch may be shared at all is the
+//! caller's decision: queries may, mutations may not.
 //!
 //! Why not a crate: most single-flight crates key by `&str`, and the one that takes
 //! any key (`mea::singleflight::Group`) tells a caller that it joined rather than led
@@ -36,6 +38,8 @@ pub(super) struct Inflight {
 /// What makes two subgraph requests the same.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(super) struct Key {
+    /// How many mutations the router had sent when the request started.
+    pub writes: u64,
     pub authorization: Option<HeaderValue>,
     pub body: Bytes,
 }
@@ -109,6 +113,7 @@ mod tests {
 
     fn key(body: &'static str, authorization: Option<&'static str>) -> Key {
         Key {
+            writes: 0,
             authorization: authorization.map(HeaderValue::from_static),
             body: Bytes::from_static(body.as_bytes()),
         }
@@ -148,7 +153,7 @@ mod tests {
     }
 
     #[test]
-    fn another_body_or_caller_is_another_request() {
+    fn another_body_or_caller_or_a_mutation_between_is_another_request() {
         let inflight = Inflight::default();
         let _lead = inflight.join(key("q", Some("Bearer a")));
         assert!(matches!(
