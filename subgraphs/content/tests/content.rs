@@ -862,6 +862,48 @@ async fn a_private_accounts_posts_and_comments_are_for_itself_and_its_followers_
 }
 
 #[tokio::test]
+async fn one_batch_of_checks_answers_each_viewer_for_themselves() {
+    use privacy::PrivacyKey;
+    use restriction::BlockKey;
+
+    let app = spawn().await;
+    let ada = app.stack.register("ada").await;
+    let bob = app.stack.register("bob").await;
+    let carol = app.stack.register("carol").await;
+    let dan = app.stack.register("dan").await;
+    app.set_private_at(&ada, true, Utc::now()).await;
+    app.follow("followed", &bob, &ada).await;
+    app.block("blocked", &carol, &dan).await;
+
+    let privacy_keys = [
+        (Some(ada.id), ada.id),
+        (Some(bob.id), ada.id),
+        (Some(carol.id), ada.id),
+        (None, ada.id),
+        (Some(dan.id), bob.id),
+    ]
+    .map(|(viewer, author)| PrivacyKey { viewer, author });
+    let hidden = privacy::hidden_pairs(&app.db, &privacy_keys)
+        .await
+        .expect("privacy");
+    let expected = [(Some(carol.id), ada.id), (None, ada.id)]
+        .map(|(viewer, author)| PrivacyKey { viewer, author });
+    assert_eq!(hidden, expected.into_iter().collect());
+
+    let block_keys = [
+        (dan.id, carol.id),
+        (carol.id, dan.id),
+        (bob.id, carol.id),
+        (dan.id, bob.id),
+    ]
+    .map(|(viewer, user)| BlockKey { viewer, user });
+    let blocked = restriction::blocked_pairs(&app.db, &block_keys)
+        .await
+        .expect("blocks");
+    assert_eq!(blocked, block_keys[..2].iter().copied().collect());
+}
+
+#[tokio::test]
 async fn the_newest_privacy_change_wins_whatever_order_the_changes_arrive_in() {
     let app = spawn().await;
     let ada = app.stack.register("ada").await;

@@ -24,7 +24,6 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryFilter, QuerySelect};
 use sea_orm_migration::prelude::{Index, SchemaManager, Table};
 use sea_orm_migration::schema::{boolean, pk_uuid, timestamp_with_time_zone, uuid};
@@ -335,30 +334,65 @@ pub fn may_see(author: &str, viewer: &str) -> String {
 }
 
 /// Those of `authors` whose writing `viewer` (none when signed out) may not see: private,
-/// not the viewer, and not followed by the viewer. One statement.
-#[tracing::instrument(skip_all)]
+/// not the viewer, and not followed by the viewer.
 pub async fn hidden_from(
     conn: &impl ConnectionTrait,
     viewer: Option<Uuid>,
     authors: &[Uuid],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let mut query = account::Entity::find()
+    let keys: Vec<PrivacyKey> = authors
+        .iter()
+        .map(|&author| PrivacyKey { viewer, author })
+        .collect();
+    let hidden = hidden_pairs(conn, &keys).await?;
+    Ok(hidden.into_iter().map(|key| key.author).collect())
+}
+
+/// Those of `keys` whose viewer may not see what their author wrote (see [`hidden_from`]),
+/// whatever the number of viewers: one statement for the private authors among them, and
+/// one more for their followers among the viewers if there are any, so that the checks of
+/// many requests share them.
+#[tracing::instrument(skip_all, fields(keys = keys.len()))]
+pub async fn hidden_pairs(
+    conn: &impl ConnectionTrait,
+    keys: &[PrivacyKey],
+) -> Result<HashSet<PrivacyKey>, DbErr> {
+    let authors: HashSet<Uuid> = keys.iter().map(|key| key.author).collect();
+    let private: HashSet<Uuid> = account::Entity::find()
         .select_only()
         .column(account::Column::UserId)
         .filter(account::Column::IsPrivate.eq(true))
-        .filter(account::Column::UserId.is_in(authors.iter().copied()));
-    if let Some(viewer) = viewer {
-        let followed = Query::select()
-            .column(follower::Column::UserId)
-            .from(follower::Entity)
-            .and_where(follower::Column::FollowerId.eq(viewer))
-            .to_owned();
-        query = query
-            .filter(account::Column::UserId.ne(viewer))
-            .filter(account::Column::UserId.not_in_subquery(followed));
-    }
-    let hidden: Vec<Uuid> = query.into_tuple().all(conn).await?;
-    Ok(hidden.into_iter().collect())
+        .filter(account::Column::UserId.is_in(authors))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let asking: Vec<&PrivacyKey> = keys
+        .iter()
+        .filter(|key| private.contains(&key.author) && key.viewer != Some(key.author))
+        .collect();
+    let viewers: HashSet<Uuid> = asking.iter().filter_map(|key| key.viewer).collect();
+    let follows: HashSet<(Uuid, Uuid)> = if viewers.is_empty() {
+        HashSet::new()
+    } else {
+        follower::Entity::find()
+            .filter(follower::Column::UserId.is_in(private.iter().copied()))
+            .filter(follower::Column::FollowerId.is_in(viewers))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.user_id, row.follower_id))
+            .collect()
+    };
+    Ok(asking
+        .into_iter()
+        .filter(|key| {
+            key.viewer
+                .is_none_or(|viewer| !follows.contains(&(key.author, viewer)))
+        })
+        .copied()
+        .collect())
 }
 
 /// Whether a viewer (none when signed out) may not see what a user wrote.
@@ -370,8 +404,8 @@ pub struct PrivacyKey {
     pub author: Uuid,
 }
 
-/// Loads [`PrivacyKey`]s: one [`hidden_from`] per viewer in the batch; only hidden pairs
-/// are in its answer. Put it in the schema's data to use [`hidden_authors`].
+/// Loads [`PrivacyKey`]s: one [`hidden_pairs`] for the whole batch; only hidden pairs are
+/// in its answer. Put it in the schema's data to use [`hidden_authors`].
 pub struct PrivacyLoader(pub DatabaseConnection);
 
 impl Loader<PrivacyKey> for PrivacyLoader {
@@ -379,20 +413,8 @@ impl Loader<PrivacyKey> for PrivacyLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[PrivacyKey]) -> Result<HashMap<PrivacyKey, ()>, Self::Error> {
-        let mut by_viewer: HashMap<Option<Uuid>, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_viewer.entry(key.viewer).or_default().push(key.author);
-        }
-        let mut hidden = HashMap::new();
-        for (viewer, authors) in by_viewer {
-            for author in hidden_from(&self.0, viewer, &authors)
-                .await
-                .map_err(Arc::new)?
-            {
-                hidden.insert(PrivacyKey { viewer, author }, ());
-            }
-        }
-        Ok(hidden)
+        let hidden = hidden_pairs(&self.0, keys).await.map_err(Arc::new)?;
+        Ok(hidden.into_iter().map(|key| (key, ())).collect())
     }
 }
 

@@ -80,8 +80,12 @@ pub async fn hidden_authors(
     users: impl IntoIterator<Item = Uuid>,
 ) -> Result<HashSet<Uuid>> {
     let users: HashSet<Uuid> = users.into_iter().collect();
-    let mut hidden = blocked_with_viewer(ctx, users.iter().copied()).await?;
-    hidden.extend(private_to_viewer(ctx, users).await?);
+    // Both loads join the same batch window rather than one waiting for the other.
+    let (mut hidden, private) = tokio::try_join!(
+        blocked_with_viewer(ctx, users.iter().copied()),
+        private_to_viewer(ctx, users.iter().copied()),
+    )?;
+    hidden.extend(private);
     Ok(hidden)
 }
 

@@ -23,9 +23,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Index, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Schema,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbErr,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Schema,
 };
 use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
@@ -148,11 +147,7 @@ impl EmbeddedBus {
         tuning: BusTuning,
     ) -> Result<Self, EventError> {
         create_parent_dir(db_url)?;
-        let mut options = ConnectOptions::new(db_url);
-        options
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(crate::db::sqlite_pragmas);
-        let db = Database::connect(options).await?;
+        let db = Database::connect(crate::db::options(db_url)).await?;
         let schema = Schema::new(db.get_database_backend());
         for mut table in [
             schema.create_table_from_entity(event::Entity),

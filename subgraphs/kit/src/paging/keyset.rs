@@ -206,28 +206,33 @@ pub async fn counts<L: List>(
 }
 
 #[derive(FromQueryResult)]
-struct Node {
+struct Member {
+    parent: Uuid,
     node: Uuid,
 }
 
-/// Which of `nodes` are in `parent`'s list (does the viewer follow them, like them).
-#[tracing::instrument(skip_all, fields(list = ?list, nodes = nodes.len()))]
+/// Which of `nodes` are in which of `parents`' lists (do the viewers follow them, like
+/// them), as (parent, node) pairs: one statement for every parent, so that the requests
+/// of many viewers share it. Pairs not asked about may come back too; callers keep those
+/// they asked for.
+#[tracing::instrument(skip_all, fields(list = ?list, parents = parents.len(), nodes = nodes.len()))]
 pub async fn members<L: List>(
     conn: &impl ConnectionTrait,
     list: L,
-    parent: Uuid,
+    parents: &[Uuid],
     nodes: &[Uuid],
-) -> Result<HashSet<Uuid>, DbErr> {
-    let node = Alias::new(list.node());
+) -> Result<HashSet<(Uuid, Uuid)>, DbErr> {
+    let (parent, node) = (Alias::new(list.parent()), Alias::new(list.node()));
     let select = Query::select()
+        .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
         .expr_as(Expr::col(node.clone()), Alias::new("node"))
         .from(Alias::new(list.table()))
-        .and_where(Expr::col(Alias::new(list.parent())).eq(parent))
+        .and_where(Expr::col(parent).is_in(parents.iter().copied()))
         .and_where(Expr::col(node).is_in(nodes.iter().copied()))
         .to_owned();
     let statement = conn.get_database_backend().build(&select);
-    let rows = Node::find_by_statement(statement).all(conn).await?;
-    Ok(rows.into_iter().map(|row| row.node).collect())
+    let rows = Member::find_by_statement(statement).all(conn).await?;
+    Ok(rows.into_iter().map(|row| (row.parent, row.node)).collect())
 }
 
 #[cfg(test)]

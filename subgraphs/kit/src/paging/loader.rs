@@ -1,10 +1,10 @@
 //! DataLoaders over the keyset reads, one statement per distinct list (and page) in a
-//! batch, and the helpers resolvers load through.
+//! batch, whichever requests the keys come from, and the helpers resolvers load through.
 //!
 //! Install them with [`crate::graphql::loader`] (a longer `delay` than the default if a
 //! level resolves more than 32 items; see [`crate::graphql::BATCH_WINDOW`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ pub struct PageLoader<L>(DatabaseConnection, PhantomData<fn() -> L>);
 /// Loads list lengths: one `GROUP BY` per list.
 pub struct CountLoader<L>(DatabaseConnection, PhantomData<fn() -> L>);
 
-/// Loads memberships: one statement per (list, parent).
+/// Loads memberships: one statement per list, whoever's lists they are.
 pub struct MemberLoader<L>(DatabaseConnection, PhantomData<fn() -> L>);
 
 macro_rules! new {
@@ -127,20 +127,25 @@ impl<L: List> Loader<MemberKey<L>> for MemberLoader<L> {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[MemberKey<L>]) -> Result<HashMap<MemberKey<L>, ()>, Self::Error> {
-        let mut groups: HashMap<(L, Uuid), Vec<Uuid>> = HashMap::new();
+        let mut groups: HashMap<L, (HashSet<Uuid>, HashSet<Uuid>)> = HashMap::new();
         for key in keys {
-            groups
-                .entry((key.list, key.parent))
-                .or_default()
-                .push(key.node);
+            let (parents, nodes) = groups.entry(key.list).or_default();
+            parents.insert(key.parent);
+            nodes.insert(key.node);
         }
+        let asked: HashSet<&MemberKey<L>> = keys.iter().collect();
         let mut loaded = HashMap::new();
-        for ((list, parent), nodes) in groups {
-            let members = keyset::members(&self.0, list, parent, &nodes)
+        for (list, (parents, nodes)) in groups {
+            let parents: Vec<Uuid> = parents.into_iter().collect();
+            let nodes: Vec<Uuid> = nodes.into_iter().collect();
+            let members = keyset::members(&self.0, list, &parents, &nodes)
                 .await
                 .map_err(Arc::new)?;
-            for node in members {
-                loaded.insert(MemberKey { list, parent, node }, ());
+            for (parent, node) in members {
+                let key = MemberKey { list, parent, node };
+                if asked.contains(&key) {
+                    loaded.insert(key, ());
+                }
             }
         }
         Ok(loaded)
