@@ -1,14 +1,10 @@
 //! The database connection of a subgraph: SQLite embedded or Postgres, migrated on start.
 
-use std::ffi::c_int;
+mod sqlite;
+
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use libsqlite3_sys as ffi;
-use sea_orm::sqlx;
-use sea_orm::sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous,
-};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
@@ -32,68 +28,41 @@ pub async fn connect<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, 
 /// How every database of Agora is opened. A pooled connection is pinged before use only
 /// once it has sat idle for [`PING_AFTER_IDLE`]: sqlx pings on every checkout by default,
 /// which for SQLite is one more round trip to the connection's worker thread per statement
-/// and for Postgres one more to the server. SQLite connections get [`sqlite_pragmas`] and
-/// [`stable_plans`].
+/// and for Postgres one more to the server. SQLite connections get [`sqlite::pragmas`]
+/// and [`sqlite::stable_plans`], after [`sqlite::configure_library`].
 pub(crate) fn options(url: &str) -> ConnectOptions {
+    if url.starts_with("sqlite:") {
+        sqlite::configure_library();
+    }
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
         .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
-        .map_sqlx_sqlite_opts(sqlite_pragmas)
+        .map_sqlx_sqlite_opts(sqlite::pragmas)
         .map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|conn, _| Box::pin(stable_plans(conn)))
+            pool.after_connect(|conn, _| Box::pin(sqlite::stable_plans(conn)))
         });
     options
+}
+
+/// `values` for an `IN (..)` list, the last one repeated up to the next power of two, so
+/// that batches of about the same size share one statement text, and with it one prepared
+/// statement in the connection's cache. A DataLoader batch holds as many keys as the
+/// concurrent requests gave it: unpadded, nearly every batch was a text the database had
+/// to parse and plan anew. Repeats do not change what `IN` matches.
+pub fn in_list<T: Clone>(values: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut list: Vec<T> = values.into_iter().collect();
+    if let Some(last) = list.last().cloned() {
+        list.resize(list.len().next_power_of_two(), last);
+    }
+    list
 }
 
 /// Time as stored: to the microsecond, the finest both SQLite and Postgres keep, so that
 /// a cursor made from a row read back compares equal to the row.
 pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
-}
-
-/// How every SQLite database of Agora is opened: WAL, so readers never wait for the
-/// writer; a busy timeout, so concurrent writers wait for each other instead of failing;
-/// and `synchronous = NORMAL`, which in WAL mode keeps the database consistent and every
-/// commit durable across crashes of the process (only an OS crash or power loss can undo
-/// the last commits), at one fsync per checkpoint instead of one per commit: `FULL` made
-/// each event cost three fsyncs and held the embedded bus to a dozen events a second.
-fn sqlite_pragmas(options: SqliteConnectOptions) -> SqliteConnectOptions {
-    options
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true)
-}
-
-/// Turns on SQLite's query planner stability guarantee for a new connection. Without it,
-/// SQLite (3.51) plans a statement with the value bound to its `LIMIT ?`, and so compiles
-/// the statement again each time that parameter is bound: every page read (each arm of a
-/// per-parent `UNION ALL` has a limit) and every single-row read was parsed and planned on
-/// every run instead of coming from the statement cache, a seventh of `agora dev`'s CPU
-/// under the feed bench. The plans no longer depend on bound values; the results do not
-/// change.
-async fn stable_plans(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    let mut enabled: c_int = 0;
-    // SAFETY: the handle is this connection's open database, locked to us while `handle`
-    // lives; SQLITE_DBCONFIG_ENABLE_QPSG takes an int (1: on) and an int* that receives
-    // the setting now in force.
-    let rc = unsafe {
-        ffi::sqlite3_db_config(
-            handle.as_raw_handle().as_ptr(),
-            ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
-            1 as c_int,
-            &mut enabled as *mut c_int,
-        )
-    };
-    if rc != ffi::SQLITE_OK || enabled != 1 {
-        return Err(sqlx::Error::Configuration(
-            format!("SQLite refused the query planner stability guarantee ({rc})").into(),
-        ));
-    }
-    Ok(())
 }
 
 /// The file path of a `sqlite://` URL, without its query.
@@ -143,6 +112,34 @@ mod tests {
         };
         assert_eq!(rc, ffi::SQLITE_OK);
         assert_eq!(enabled, 1, "the query planner stability guarantee is on");
+    }
+
+    #[tokio::test]
+    async fn sqlite_allocates_from_mimalloc_and_keeps_no_statistics() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/memory.sqlite?mode=rwc", dir.path().display());
+        let _db = connect::<NoMigrations>(&url).await.expect("connect");
+        let (mut used, mut highest) = (0i64, 0i64);
+        // SAFETY: SQLite is initialised (a connection is open); the block is freed by
+        // SQLite's own free, and the status call only writes the two integers.
+        let (from_mimalloc, rc) = unsafe {
+            let block = ffi::sqlite3_malloc(64);
+            let from_mimalloc = libmimalloc_sys::mi_is_in_heap_region(block);
+            ffi::sqlite3_free(block);
+            let rc =
+                ffi::sqlite3_status64(ffi::SQLITE_STATUS_MEMORY_USED, &mut used, &mut highest, 0);
+            (from_mimalloc, rc)
+        };
+        assert!(from_mimalloc, "SQLite allocates through mimalloc");
+        assert_eq!((rc, used), (ffi::SQLITE_OK, 0), "no allocation statistics");
+    }
+
+    #[test]
+    fn in_lists_are_padded_to_a_power_of_two_with_the_last_value() {
+        assert_eq!(super::in_list([1, 2, 3]), [1, 2, 3, 3]);
+        assert_eq!(super::in_list([1, 2, 3, 4]), [1, 2, 3, 4]);
+        assert_eq!(super::in_list([7]), [7]);
+        assert_eq!(super::in_list(Vec::<u8>::new()), Vec::<u8>::new());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::db::in_list;
 use crate::error::ServiceError;
 
 /// A loader window for schemas that resolve long lists. async-graphql resolves a list in
@@ -87,7 +88,7 @@ where
             .ok_or_else(|| Arc::new(DbErr::Custom("a table without a primary key".into())))?
             .into_column();
         let rows = E::find()
-            .filter(key.is_in(ids.iter().copied()))
+            .filter(key.is_in(in_list(ids.iter().copied())))
             .all(&self.0)
             .await
             .map_err(Arc::new)?;

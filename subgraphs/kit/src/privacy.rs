@@ -29,6 +29,7 @@ use sea_orm_migration::prelude::{Index, SchemaManager, Table};
 use sea_orm_migration::schema::{boolean, pk_uuid, timestamp_with_time_zone, uuid};
 use serde::Deserialize;
 
+use crate::db::in_list;
 use crate::events::{Envelope, Handler, HandlerError};
 use crate::graphql::internal;
 use crate::migration::create_index;
@@ -362,7 +363,7 @@ pub async fn hidden_pairs(
         .select_only()
         .column(account::Column::UserId)
         .filter(account::Column::IsPrivate.eq(true))
-        .filter(account::Column::UserId.is_in(authors))
+        .filter(account::Column::UserId.is_in(in_list(authors)))
         .into_tuple::<Uuid>()
         .all(conn)
         .await?
@@ -377,8 +378,8 @@ pub async fn hidden_pairs(
         HashSet::new()
     } else {
         follower::Entity::find()
-            .filter(follower::Column::UserId.is_in(private.iter().copied()))
-            .filter(follower::Column::FollowerId.is_in(viewers))
+            .filter(follower::Column::UserId.is_in(in_list(private.iter().copied())))
+            .filter(follower::Column::FollowerId.is_in(in_list(viewers)))
             .all(conn)
             .await?
             .into_iter()

@@ -26,6 +26,7 @@ use sea_orm_migration::prelude::{Index, SchemaManager, Table};
 use sea_orm_migration::schema::{string, uuid};
 use serde::Deserialize;
 
+use crate::db::in_list;
 use crate::events::{Envelope, Handler, HandlerError};
 use crate::graphql::internal;
 use crate::migration::create_index;
@@ -227,8 +228,8 @@ pub async fn blocked_pairs(
     let users: HashSet<Uuid> = keys.iter().map(|key| key.user).collect();
     let between = |one: Column, other: Column| {
         Condition::all()
-            .add(one.is_in(viewers.iter().copied()))
-            .add(other.is_in(users.iter().copied()))
+            .add(one.is_in(in_list(viewers.iter().copied())))
+            .add(other.is_in(in_list(users.iter().copied())))
     };
     let rows = Entity::find()
         .filter(Column::Kind.eq(BLOCK))

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use agora_kit::db::in_list;
 use async_graphql::dataloader::Loader;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder};
@@ -76,7 +77,7 @@ impl Loader<Uuid> for PostMediaLoader {
 
     async fn load(&self, posts: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Self::Error> {
         let rows = Entity::find()
-            .filter(Column::PostId.is_in(posts.iter().copied()))
+            .filter(Column::PostId.is_in(in_list(posts.iter().copied())))
             .order_by_asc(Column::PostId)
             .order_by_asc(Column::Position)
             .all(&self.0)

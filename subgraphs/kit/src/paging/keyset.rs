@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::cursor::Position;
 use super::request::PageRequest;
+use crate::db::in_list;
 
 /// Every list orders by this column, then by its node column.
 const AT: &str = "created_at";
@@ -97,7 +98,7 @@ struct Row {
 }
 
 /// Parents read by one statement; beyond it, the next statement (SQLite allows 500 arms
-/// in a compound select).
+/// in a compound select, and [`in_list`] pads these 200 to 256).
 const PARENTS_PER_STATEMENT: usize = 200;
 
 /// The same page of `list` for each of `parents`, in one statement per 200 parents: a
@@ -114,7 +115,9 @@ pub async fn pages<L: List>(
 ) -> Result<HashMap<Uuid, Page>, DbErr> {
     let mut rows = Vec::new();
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
-        let mut arms = chunk.iter().map(|parent| page_of(list, *parent, request));
+        let mut arms = in_list(chunk.iter().copied())
+            .into_iter()
+            .map(|parent| page_of(list, parent, request));
         let Some(mut union) = arms.next() else {
             continue;
         };
@@ -124,12 +127,14 @@ pub async fn pages<L: List>(
         let statement = conn.get_database_backend().build(&union);
         rows.extend(Row::find_by_statement(statement).all(conn).await?);
     }
-    // A union keeps no order; each parent's rows come back in list order by sorting.
+    // A union keeps no order: each parent's rows are sorted into list order, and the
+    // repeats of a padded arm dropped.
     if list.newest_first() {
-        rows.sort_by_key(|row| std::cmp::Reverse((row.at, row.node)));
+        rows.sort_by_key(|row| (row.parent, std::cmp::Reverse((row.at, row.node))));
     } else {
-        rows.sort_by_key(|row| (row.at, row.node));
+        rows.sort_by_key(|row| (row.parent, row.at, row.node));
     }
+    rows.dedup_by_key(|row| (row.parent, row.node));
     let mut pages: HashMap<Uuid, Page> = HashMap::new();
     for row in rows {
         let page = pages.entry(row.parent).or_default();
@@ -194,7 +199,7 @@ pub async fn counts<L: List>(
         .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
         .expr_as(Expr::col(parent.clone()).count(), Alias::new("count"))
         .from(Alias::new(list.table()))
-        .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+        .and_where(Expr::col(parent.clone()).is_in(in_list(parents.iter().copied())))
         .group_by_col(parent)
         .to_owned();
     let statement = conn.get_database_backend().build(&select);
@@ -227,8 +232,8 @@ pub async fn members<L: List>(
         .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
         .expr_as(Expr::col(node.clone()), Alias::new("node"))
         .from(Alias::new(list.table()))
-        .and_where(Expr::col(parent).is_in(parents.iter().copied()))
-        .and_where(Expr::col(node).is_in(nodes.iter().copied()))
+        .and_where(Expr::col(parent).is_in(in_list(parents.iter().copied())))
+        .and_where(Expr::col(node).is_in(in_list(nodes.iter().copied())))
         .to_owned();
     let statement = conn.get_database_backend().build(&select);
     let rows = Member::find_by_statement(statement).all(conn).await?;
