@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::auth::{JwtVerifier, bearer};
+use crate::documents::DocumentCache;
 use crate::error::ServiceError;
 use crate::events::EventBus;
 use crate::metrics::Metrics;
@@ -40,6 +41,7 @@ struct GraphqlState<Q, M, S> {
     schema: Schema<Q, M, S>,
     verifier: Arc<JwtVerifier>,
     metrics: Arc<Metrics>,
+    documents: DocumentCache,
 }
 
 /// What WebSockets need to end cleanly when the service stops: its shutdown token, and a
@@ -93,6 +95,7 @@ where
         schema,
         verifier,
         metrics: Arc::clone(&metrics),
+        documents: DocumentCache::new(),
     });
     let mut endpoint = post(graphql::<Q, M, S>);
     if !S::is_empty() {
@@ -130,6 +133,7 @@ where
     );
     agora_telemetry::continue_trace(&span, &headers);
     let mut request = request.into_inner();
+    state.documents.prepare(&mut request);
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value.to_str().ok().and_then(bearer);
         let viewer = match token {

@@ -7,7 +7,8 @@
 //! - [`error`]: error codes and how client and internal errors reach GraphQL.
 //! - [`input`]: checks of client input (ids, bounded texts) naming the field at fault.
 //! - [`auth`]: JWT verification against identity's JWKS, giving a [`auth::Viewer`].
-//! - [`graphql`]: federation schema building, SDL export and DataLoaders of rows by id.
+//! - [`graphql`]: federation schema building, SDL export and DataLoaders of rows by id;
+//!   `documents`: parsed operations kept by text.
 //! - [`paging`]: cursors, page requests, keyset lists and their loaders, connections.
 //! - [`http`]: the axum app around an async-graphql Federation v2 schema, with
 //!   subscriptions over WebSocket; `metrics`: its Prometheus metrics.
@@ -21,6 +22,7 @@
 
 pub mod auth;
 pub mod db;
+mod documents;
 pub mod error;
 pub mod events;
 pub mod graphql;
