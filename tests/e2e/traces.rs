@@ -59,10 +59,17 @@ async fn a_post_is_one_trace_from_the_request_through_its_event_to_the_consumer(
             && attribute(span, "event_type").as_deref() == Some("content.post.created")
             && attribute(span, "consumer").is_some_and(|name| name.starts_with("social"))
     };
+    // The relay's publish span ends when JetStream acknowledges, which can come after
+    // the consumer has already handled the event: wait for both.
+    let published_here = |span: &SpanData| {
+        span.name == "event publish"
+            && span.span_context.trace_id() == trace
+            && attribute(span, "event_type").as_deref() == Some("content.post.created")
+    };
     let mut spans = Vec::new();
     for _ in 0..400 {
         spans = exporter.get_finished_spans().unwrap();
-        if spans.iter().any(handled_by_social) {
+        if spans.iter().any(handled_by_social) && spans.iter().any(published_here) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
