@@ -1,7 +1,7 @@
 //! Parsed operations by text. A subgraph is sent the same few operation texts over and
-//! over, one per step of the router's query plans, with only the variables changing;
-//! parsing one took a tenth of a subgraph's request CPU under the feed bench, cloning the
-//! parsed document a fraction of that.
+//! over, one per step of the router's query plans, with only the variables changing.
+//! Under the feed bench, parsing was 2.2 % of `agora dev`'s CPU; with the documents kept
+//! and cloned, 0.4 %.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
