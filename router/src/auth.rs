@@ -12,13 +12,19 @@
 //! `max_key_age`, and fetched again when a token names an unknown `kid`, at most once per
 //! `min_refetch_interval`. Only one fetch runs at a time; a failed fetch keeps the keys
 //! already known.
+//!
+//! Each key set remembers the tokens it verified until they expire (an Ed25519 check is
+//! about 50 µs, and a client sends the same token with every request); a new key set
+//! starts with none, so a token of a withdrawn key is refused once the keys are fetched.
 
+use std::num::NonZeroUsize;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use lru::LruCache;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -28,6 +34,9 @@ use crate::response::Rejection;
 
 /// How long one JWKS fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many verified tokens a key set remembers (the most recently used ones).
+const VERIFIED_TOKENS: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");
 
 /// Verifies the bearer tokens of client requests.
 pub(crate) struct Authenticator {
@@ -39,17 +48,29 @@ pub(crate) struct Authenticator {
     last_fetch: Mutex<Option<Instant>>,
 }
 
-/// The usable keys of one fetched JWKS.
-#[derive(Default)]
+/// The usable keys of one fetched JWKS, and the tokens they verified.
 struct KeySet {
     keys: Vec<VerificationKey>,
     fetched_at: Option<Instant>,
+    /// Token → its subject and expiry (seconds since the epoch).
+    verified: std::sync::Mutex<LruCache<String, (Option<String>, u64)>>,
 }
 
-/// The one claim the router reads; subgraphs read the rest.
+impl Default for KeySet {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            fetched_at: None,
+            verified: std::sync::Mutex::new(LruCache::new(VERIFIED_TOKENS)),
+        }
+    }
+}
+
+/// The claims the router reads; subgraphs read the rest.
 #[derive(Deserialize)]
 struct Subject {
     sub: Option<String>,
+    exp: u64,
 }
 
 /// One public key and the only algorithm it may verify.
@@ -78,6 +99,22 @@ impl KeySet {
 
     fn is_older_than(&self, age: Duration) -> bool {
         self.fetched_at.is_none_or(|at| at.elapsed() >= age)
+    }
+
+    /// The subject of `token` if these keys verified it and it has not expired since.
+    fn remembered(&self, token: &str) -> Option<Option<String>> {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        let (subject, expires) = verified.get(token)?.clone();
+        if jsonwebtoken::get_current_timestamp() < expires {
+            return Some(subject);
+        }
+        verified.pop(token);
+        None
+    }
+
+    fn remember(&self, token: &str, claims: &Subject) {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        verified.put(token.to_owned(), (claims.sub.clone(), claims.exp));
     }
 }
 
@@ -109,6 +146,12 @@ impl Authenticator {
             .ok()
             .and_then(bearer)
             .ok_or_else(|| refused("The Authorization header is not a bearer token"))?;
+        let current = self.current();
+        if !current.is_older_than(self.config.max_key_age)
+            && let Some(subject) = current.remembered(token)
+        {
+            return Ok(subject);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
         if !matches!(
             header.alg,
@@ -121,7 +164,10 @@ impl Authenticator {
         let mut last_error = None;
         for key in keys.candidates(header.kid.as_deref(), header.alg) {
             match jsonwebtoken::decode::<Subject>(token, &key.key, &validation) {
-                Ok(data) => return Ok(data.claims.sub),
+                Ok(data) => {
+                    keys.remember(token, &data.claims);
+                    return Ok(data.claims.sub);
+                }
                 Err(error) => last_error = Some(error),
             }
         }
@@ -212,6 +258,7 @@ impl Authenticator {
         Ok(KeySet {
             keys,
             fetched_at: Some(Instant::now()),
+            ..KeySet::default()
         })
     }
 }

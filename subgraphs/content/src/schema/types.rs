@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::content::extract_tags;
+use crate::store::comment_page::{CommentPageKey, CommentPageLoader};
 use crate::store::list::List;
 use crate::store::post_media::PostMediaLoader;
 use crate::store::search::Hits;
@@ -190,9 +191,8 @@ impl Post {
         self.0.edited_at
     }
 
-    /// The comments, oldest first (`first` at most 100, default 20); none by anyone with a
-    /// block between them and the viewer, so a page may hold fewer than `first` while
-    /// `hasNextPage` says whether more follow.
+    /// The comments, oldest first (`first` at most 100, default 20); none by anyone the
+    /// viewer may not see (a block either way, or a private account they do not follow).
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -200,18 +200,18 @@ impl Post {
         after: Option<String>,
     ) -> Result<CommentConnection> {
         let request = page_request(first, after).extend()?;
-        let key = PageKey {
-            list: List::PostComments,
-            parent: self.0.id,
+        let key = CommentPageKey {
+            post: self.0.id,
+            // Nobody has the nil id: a signed-out viewer sees public comments only.
+            viewer: optional_viewer(ctx).map_or(Uuid::nil(), |viewer| viewer.user_id),
             request,
         };
-        let page = load_page(ctx, key).await?;
-        let ids: Vec<Uuid> = page.entries.iter().map(|entry| entry.node).collect();
-        let comments = load_rows::<comment::Entity>(ctx, &ids).await?;
-        let hidden = hidden_authors(ctx, comments.iter().map(|c| c.author_id)).await?;
-        let edges = comments
+        let loader = ctx.data_unchecked::<DataLoader<CommentPageLoader>>();
+        let page = loader.load_one(key).await.map_err(|e| internal(&e))?;
+        let page = page.unwrap_or_default();
+        let edges = page
+            .comments
             .into_iter()
-            .filter(|c| !hidden.contains(&c.author_id))
             .map(|c| (position(c.created_at, c.id), Comment(c)));
         Ok(connection(request, page.has_next, EmptyFields, edges))
     }

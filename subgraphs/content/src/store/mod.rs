@@ -2,6 +2,7 @@
 //!
 //! - [`post`]: posts, by id and by author.
 //! - [`comment`]: comments, by id and by post.
+//! - [`comment_page`]: pages of a post's comments as their viewer sees them.
 //! - [`tag`]: the hashtag index, one row per (tag, post).
 //! - [`search`]: full-text search over post bodies, on either backend.
 //! - [`post_media`]: the media each post shows.
@@ -9,9 +10,10 @@
 //! - [`visible`]: what the replicas of social's blocks and of private accounts hide from
 //!   the lists above.
 //! - [`list`]: the per-parent lists (an author's posts, a post's comments), read by the
-//!   kit's keyset pages and counts.
+//!   kit's keyset pages (posts) and counts (both).
 
 pub mod comment;
+pub mod comment_page;
 pub mod list;
 pub mod media;
 pub mod post;
