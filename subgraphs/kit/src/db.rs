@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
+use uuid::Uuid;
 
 /// A pooled connection idle for this long is pinged before it is handed out again.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
@@ -52,9 +53,26 @@ pub(crate) fn options(url: &str) -> ConnectOptions {
 /// concurrent requests gave it: unpadded, nearly every batch was a text the database had
 /// to parse and plan anew. Repeats do not change what `IN` matches.
 pub fn in_list<T: Clone>(values: impl IntoIterator<Item = T>) -> Vec<T> {
+    let list: Vec<T> = values.into_iter().collect();
+    match list.last().cloned() {
+        Some(last) => padded(list, last),
+        None => list,
+    }
+}
+
+/// The parents of a compound select's arms (one `UNION ALL` arm each), padded up to the
+/// next power of two with the nil id, for the same reason as [`in_list`]. Each arm is a
+/// read of its own, so a pad names no parent: it costs one index probe and finds nothing,
+/// where a repeated parent would read its rows again.
+pub fn arm_parents(parents: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
+    padded(parents, Uuid::nil())
+}
+
+/// `values`, then `pad` up to the next power of two of their number.
+fn padded<T: Clone>(values: impl IntoIterator<Item = T>, pad: T) -> Vec<T> {
     let mut list: Vec<T> = values.into_iter().collect();
-    if let Some(last) = list.last().cloned() {
-        list.resize(list.len().next_power_of_two(), last);
+    if !list.is_empty() {
+        list.resize(list.len().next_power_of_two(), pad);
     }
     list
 }
@@ -78,6 +96,8 @@ mod tests {
 
     use libsqlite3_sys as ffi;
     use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+    use uuid::Uuid;
 
     use super::{connect, sqlite_path};
 
@@ -140,6 +160,13 @@ mod tests {
         assert_eq!(super::in_list([1, 2, 3, 4]), [1, 2, 3, 4]);
         assert_eq!(super::in_list([7]), [7]);
         assert_eq!(super::in_list(Vec::<u8>::new()), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn arm_parents_are_padded_to_a_power_of_two_with_the_nil_id() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(super::arm_parents([a, b, c]), [a, b, c, Uuid::nil()]);
+        assert_eq!(super::arm_parents([a, b]), [a, b]);
     }
 
     #[test]

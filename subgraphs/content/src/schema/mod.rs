@@ -4,14 +4,15 @@
 //!
 //! Every per-parent field and every entity resolver loads through a DataLoader — rows of
 //! `post` and `comment` by id, pages and counts of the [`List`]s, pages of comments as
-//! their viewer sees them ([`CommentPageLoader`]), blocks between the viewer and authors
+//! whole rows ([`CommentPageLoader`]), blocks between the viewer and authors
 //! ([`BlockLoader`]) and private authors the viewer does not follow ([`PrivacyLoader`]) —
 //! so a page of 50 posts costs the same number of SQL statements as a page of 5.
 //!
 //! A block either way between the viewer and an author hides the author's posts and
 //! comments as if they did not exist: `post` is null, `User.posts` is empty and
-//! `User.postCount` 0, and `postsByTag`, `searchPosts` and `Post.comments` leave them
-//! out (in their statement, so pages stay full). Counts of comments stay everyone's.
+//! `User.postCount` 0, `postsByTag` and `searchPosts` leave them out (in their statement,
+//! so pages stay full), and `Post.comments` leaves out their comments (after the page is
+//! read, so such a page may hold fewer than `first`). Counts of comments stay everyone's.
 //! Entities resolved for other subgraphs (a post in social's feed) are not hidden here
 //! for a block: the list that names them is its owner's to filter.
 //!

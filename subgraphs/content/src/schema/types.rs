@@ -192,7 +192,8 @@ impl Post {
     }
 
     /// The comments, oldest first (`first` at most 100, default 20); none by anyone the
-    /// viewer may not see (a block either way, or a private account they do not follow).
+    /// viewer may not see (a block either way, or a private account they do not follow),
+    /// so a page may hold fewer than `first` while `hasNextPage` says whether more follow.
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -202,16 +203,16 @@ impl Post {
         let request = page_request(first, after).extend()?;
         let key = CommentPageKey {
             post: self.0.id,
-            // Nobody has the nil id: a signed-out viewer sees public comments only.
-            viewer: optional_viewer(ctx).map_or(Uuid::nil(), |viewer| viewer.user_id),
             request,
         };
         let loader = ctx.data_unchecked::<DataLoader<CommentPageLoader>>();
         let page = loader.load_one(key).await.map_err(|e| internal(&e))?;
         let page = page.unwrap_or_default();
+        let hidden = hidden_authors(ctx, page.comments.iter().map(|c| c.author_id)).await?;
         let edges = page
             .comments
             .into_iter()
+            .filter(|c| !hidden.contains(&c.author_id))
             .map(|c| (position(c.created_at, c.id), Comment(c)));
         Ok(connection(request, page.has_next, EmptyFields, edges))
     }

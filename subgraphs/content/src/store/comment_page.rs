@@ -1,30 +1,25 @@
-//! Pages of a post's comments as their viewer sees them: whole rows, oldest first,
-//! without those whose author the viewer may not see ([`author_visible`]), read for
-//! every (post, viewer) of a DataLoader batch in one statement, so that a page stays full
-//! and costs no further reads.
+//! Pages of posts' comments as whole rows, oldest first, for every post of a DataLoader
+//! batch in one statement: the rows come with the page, so no second read by id.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agora_kit::db::in_list;
+use agora_kit::db::arm_parents;
 use agora_kit::paging::{PageRequest, beyond};
 use async_graphql::dataloader::Loader;
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityName, FromQueryResult, Iterable};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Iterable};
 use uuid::Uuid;
 
 use super::comment::{self, Column, Entity};
-use super::visible::{author_visible, with_viewer};
 
-/// A page of one post's comments, as one viewer sees it.
+/// A page of one post's comments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommentPageKey {
     /// Whose comments.
     pub post: Uuid,
-    /// Who reads them; the nil id when signed out (nobody has it).
-    pub viewer: Uuid,
     /// Which page.
     pub request: PageRequest,
 }
@@ -34,48 +29,45 @@ pub struct CommentPageKey {
 pub struct CommentPage {
     /// Oldest first.
     pub comments: Vec<comment::Model>,
-    /// Whether visible comments follow this page.
+    /// Whether comments follow this page.
     pub has_next: bool,
 }
 
-/// Pages read by one statement; beyond it, the next statement (SQLite allows 500 arms in
-/// a compound select, and [`in_list`] pads these 200 to 256).
-const PAGES_PER_STATEMENT: usize = 200;
+/// Posts read by one statement; beyond it, the next statement (SQLite allows 500 arms in
+/// a compound select, and [`arm_parents`] pads these 200 to 256).
+const POSTS_PER_STATEMENT: usize = 200;
 
-/// The page `request` of each (post, viewer) in `pages`: one `UNION ALL` arm each, an
-/// index range of the post's comments filtered as the viewer sees them and cut at
-/// `first + 1` (the extra row only tells that a next page exists). Pages with no
-/// visible comment are absent from the map.
-#[tracing::instrument(skip_all, fields(pages = pages.len()))]
+/// The page `request` of each of `posts`' comments: one `UNION ALL` arm per post, an
+/// index range cut at `first + 1` (the extra row only tells that a next page exists).
+/// Posts without comments are absent from the map.
+#[tracing::instrument(skip_all, fields(posts = posts.len()))]
 pub async fn read(
     conn: &impl ConnectionTrait,
-    pages: &[(Uuid, Uuid)],
+    posts: &[Uuid],
     request: PageRequest,
-) -> Result<HashMap<(Uuid, Uuid), CommentPage>, DbErr> {
-    let backend = conn.get_database_backend();
+) -> Result<HashMap<Uuid, CommentPage>, DbErr> {
     let mut rows = Vec::new();
-    for chunk in pages.chunks(PAGES_PER_STATEMENT) {
-        let mut arms = in_list(chunk.iter().copied())
+    for chunk in posts.chunks(POSTS_PER_STATEMENT) {
+        let mut arms = arm_parents(chunk.iter().copied())
             .into_iter()
-            .map(|(post, viewer)| arm(backend, post, viewer, request));
+            .map(|post| arm(post, request));
         let Some(mut union) = arms.next() else {
             continue;
         };
         for arm in arms {
             union.union(UnionType::All, arm);
         }
-        for row in conn.query_all(&union).await? {
-            let viewer: Uuid = row.try_get("", "viewer")?;
-            rows.push((viewer, comment::Model::from_query_result(&row, "")?));
-        }
+        rows.extend(
+            comment::Model::find_by_statement(conn.get_database_backend().build(&union))
+                .all(conn)
+                .await?,
+        );
     }
-    // A union keeps no order: each page's rows are sorted oldest first, and the repeats
-    // of a padded arm dropped.
-    rows.sort_by_key(|(viewer, c)| (c.post_id, *viewer, c.created_at, c.id));
-    rows.dedup_by_key(|(viewer, c)| (c.post_id, *viewer, c.id));
-    let mut found: HashMap<(Uuid, Uuid), CommentPage> = HashMap::new();
-    for (viewer, comment) in rows {
-        let page = found.entry((comment.post_id, viewer)).or_default();
+    // A union keeps no order: each page's rows are sorted oldest first.
+    rows.sort_by_key(|c| (c.post_id, c.created_at, c.id));
+    let mut found: HashMap<Uuid, CommentPage> = HashMap::new();
+    for comment in rows {
+        let page = found.entry(comment.post_id).or_default();
         if page.comments.len() as u64 == request.first {
             page.has_next = true;
         } else {
@@ -85,26 +77,13 @@ pub async fn read(
     Ok(found)
 }
 
-/// One page (plus one row) as a compound-select arm, with its viewer as a column: the
-/// limited read wrapped in a sub-select, since SQLite refuses `ORDER BY`/`LIMIT` on an
-/// arm itself.
-fn arm(
-    backend: sea_orm::DatabaseBackend,
-    post: Uuid,
-    viewer: Uuid,
-    request: PageRequest,
-) -> SelectStatement {
-    let table = Entity.table_name();
+/// One post's page (plus one row) as a compound-select arm: the limited read wrapped in
+/// a sub-select, since SQLite refuses `ORDER BY`/`LIMIT` on an arm itself.
+fn arm(post: Uuid, request: PageRequest) -> SelectStatement {
     let mut read = Query::select();
     read.columns(Column::iter())
-        .expr_as(Expr::val(viewer), Alias::new("viewer"))
         .from(Entity)
-        .and_where(Expr::col(Column::PostId).eq(post))
-        .and_where(with_viewer(
-            backend,
-            |placeholder| author_visible(&format!("{table}.author_id"), placeholder),
-            viewer,
-        ));
+        .and_where(Expr::col(Column::PostId).eq(post));
     if let Some(after) = request.after {
         read.cond_where(beyond(Column::CreatedAt, Column::Id, after, false));
     }
@@ -117,8 +96,7 @@ fn arm(
         .to_owned()
 }
 
-/// Loads comment pages: one statement per distinct page request in a batch, whichever
-/// posts and viewers its keys name.
+/// Loads comment pages: one statement per distinct page request in a batch.
 pub struct CommentPageLoader(pub DatabaseConnection);
 
 impl Loader<CommentPageKey> for CommentPageLoader {
@@ -129,25 +107,15 @@ impl Loader<CommentPageKey> for CommentPageLoader {
         &self,
         keys: &[CommentPageKey],
     ) -> Result<HashMap<CommentPageKey, CommentPage>, Self::Error> {
-        let mut groups: HashMap<PageRequest, Vec<(Uuid, Uuid)>> = HashMap::new();
+        let mut groups: HashMap<PageRequest, Vec<Uuid>> = HashMap::new();
         for key in keys {
-            groups
-                .entry(key.request)
-                .or_default()
-                .push((key.post, key.viewer));
+            groups.entry(key.request).or_default().push(key.post);
         }
         let mut loaded = HashMap::new();
-        for (request, pages) in groups {
-            let found = read(&self.0, &pages, request).await.map_err(Arc::new)?;
-            for ((post, viewer), page) in found {
-                loaded.insert(
-                    CommentPageKey {
-                        post,
-                        viewer,
-                        request,
-                    },
-                    page,
-                );
+        for (request, posts) in groups {
+            let found = read(&self.0, &posts, request).await.map_err(Arc::new)?;
+            for (post, page) in found {
+                loaded.insert(CommentPageKey { post, request }, page);
             }
         }
         Ok(loaded)

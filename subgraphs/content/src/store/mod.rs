@@ -2,7 +2,7 @@
 //!
 //! - [`post`]: posts, by id and by author.
 //! - [`comment`]: comments, by id and by post.
-//! - [`comment_page`]: pages of a post's comments as their viewer sees them.
+//! - [`comment_page`]: pages of posts' comments, whole rows, many posts per statement.
 //! - [`tag`]: the hashtag index, one row per (tag, post).
 //! - [`search`]: full-text search over post bodies, on either backend.
 //! - [`post_media`]: the media each post shows.

@@ -4,9 +4,12 @@
 use agora_kit::paging::{Entry, Page, PageRequest, beyond, split_page};
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseBackend, QueryFilter, QueryOrder, QuerySelect,
+};
 
-use super::visible::{post_visible, with_viewer};
+use super::visible::post_visible;
 
 /// A (tag, post) row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -83,12 +86,17 @@ pub async fn page(
 ) -> Result<Page, DbErr> {
     // Nobody has the nil id: a signed-out viewer sees public posts only.
     let viewer = viewer.unwrap_or(Uuid::nil());
-    let visible = with_viewer(
-        conn.get_database_backend(),
-        |placeholder| post_visible("post_tag.post_id", placeholder),
-        viewer,
-    );
-    let mut query = Entity::find().filter(Column::Tag.eq(tag)).filter(visible);
+    // A custom expression's placeholders are `$N` on Postgres; elsewhere each `?` takes
+    // the next value, so the viewer is given once per use (Postgres reads only the first).
+    let placeholder = match conn.get_database_backend() {
+        DatabaseBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let visible = post_visible("post_tag.post_id", placeholder);
+    let uses = visible.matches(placeholder).count();
+    let mut query = Entity::find()
+        .filter(Column::Tag.eq(tag))
+        .filter(Expr::cust_with_values(visible, vec![viewer; uses]));
     if let Some(after) = request.after {
         query = query.filter(beyond(Column::CreatedAt, Column::PostId, after, true));
     }

@@ -4,9 +4,6 @@
 //! full.
 
 use agora_kit::{privacy, restriction};
-use sea_orm::DatabaseBackend;
-use sea_orm::sea_query::Expr;
-use uuid::Uuid;
 
 /// SQL: the viewer (the placeholder `viewer`, such as `$4`; the nil id when signed out)
 /// may see what the user in column `author` wrote: no block either way between them, and
@@ -26,22 +23,4 @@ pub fn post_visible(post_id: &str, viewer: &str) -> String {
         "EXISTS (SELECT 1 FROM post visible_post WHERE visible_post.id = {post_id} AND {})",
         author_visible("visible_post.author_id", viewer)
     )
-}
-
-/// The condition `sql` writes around a viewer placeholder, bound to `viewer` for
-/// `backend`. A custom expression's placeholders are `$N` on Postgres; elsewhere each
-/// `?` takes the next value, so the viewer is given once per use (Postgres reads only
-/// the first).
-pub fn with_viewer(
-    backend: DatabaseBackend,
-    sql: impl FnOnce(&str) -> String,
-    viewer: Uuid,
-) -> Expr {
-    let placeholder = match backend {
-        DatabaseBackend::Postgres => "$1",
-        _ => "?",
-    };
-    let sql = sql(placeholder);
-    let uses = sql.matches(placeholder).count();
-    Expr::cust_with_values(sql, vec![viewer; uses])
 }

@@ -15,6 +15,11 @@ use sea_orm::sqlx::sqlite::{
 /// times the sizes of its `IN` lists (see [`super::in_list`]) fits.
 const STATEMENT_CACHE: usize = 500;
 
+/// Rows a connection's worker thread may read ahead of the task consuming them (sqlx
+/// allows 50): a DataLoader batch often returns a few hundred, and at 50 the worker
+/// stopped and waited to be woken for every further 50.
+const ROW_BUFFER: usize = 1024;
+
 /// Process-wide SQLite settings, made once before the first connection opens (SQLite
 /// takes them only before it initialises). Allocation statistics are off: with them on,
 /// every allocation and free in SQLite takes one global mutex, which all connections'
@@ -99,6 +104,7 @@ pub(super) fn pragmas(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .statement_cache_capacity(STATEMENT_CACHE)
+        .row_buffer_size(ROW_BUFFER)
 }
 
 /// Turns on SQLite's query planner stability guarantee for a new connection. Without it,

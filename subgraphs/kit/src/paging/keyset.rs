@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::cursor::Position;
 use super::request::PageRequest;
-use crate::db::in_list;
+use crate::db::{arm_parents, in_list};
 
 /// Every list orders by this column, then by its node column.
 const AT: &str = "created_at";
@@ -98,7 +98,7 @@ struct Row {
 }
 
 /// Parents read by one statement; beyond it, the next statement (SQLite allows 500 arms
-/// in a compound select, and [`in_list`] pads these 200 to 256).
+/// in a compound select, and [`arm_parents`] pads these 200 to 256).
 const PARENTS_PER_STATEMENT: usize = 200;
 
 /// The same page of `list` for each of `parents`, in one statement per 200 parents: a
@@ -115,7 +115,7 @@ pub async fn pages<L: List>(
 ) -> Result<HashMap<Uuid, Page>, DbErr> {
     let mut rows = Vec::new();
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
-        let mut arms = in_list(chunk.iter().copied())
+        let mut arms = arm_parents(chunk.iter().copied())
             .into_iter()
             .map(|parent| page_of(list, parent, request));
         let Some(mut union) = arms.next() else {
@@ -127,14 +127,12 @@ pub async fn pages<L: List>(
         let statement = conn.get_database_backend().build(&union);
         rows.extend(Row::find_by_statement(statement).all(conn).await?);
     }
-    // A union keeps no order: each parent's rows are sorted into list order, and the
-    // repeats of a padded arm dropped.
+    // A union keeps no order: each parent's rows are sorted into list order.
     if list.newest_first() {
         rows.sort_by_key(|row| (row.parent, std::cmp::Reverse((row.at, row.node))));
     } else {
         rows.sort_by_key(|row| (row.parent, row.at, row.node));
     }
-    rows.dedup_by_key(|row| (row.parent, row.node));
     let mut pages: HashMap<Uuid, Page> = HashMap::new();
     for row in rows {
         let page = pages.entry(row.parent).or_default();
