@@ -64,7 +64,7 @@ pub fn in_list<T: Clone>(values: impl IntoIterator<Item = T>) -> Vec<T> {
 /// next power of two with the nil id, for the same reason as [`in_list`]. Each arm is a
 /// read of its own, so a pad names no parent: it costs one index probe and finds nothing,
 /// where a repeated parent would read its rows again.
-pub fn arm_parents(parents: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
+pub(crate) fn arm_parents(parents: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
     padded(parents, Uuid::nil())
 }
 

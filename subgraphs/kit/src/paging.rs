@@ -7,7 +7,8 @@
 //!
 //! - `cursor`: [`Position`], the keyset [`Cursor`] and the [`OffsetCursor`].
 //! - `request`: [`PageRequest`] and its bounds, from GraphQL arguments.
-//! - `keyset`: the [`List`] trait and the reads: [`pages`], [`counts`], [`members`].
+//! - `keyset`: the [`List`] trait and the reads: [`pages`] (over [`per_parent`]),
+//!   [`counts`], [`members`].
 //! - `loader`: DataLoaders over those reads and the `load_*` helpers for resolvers.
 //! - `connection`: Relay connections of a page, and [`connection_names!`](crate::connection_names).
 
@@ -19,7 +20,7 @@ mod request;
 
 pub use connection::connection;
 pub use cursor::{Cursor, OffsetCursor, Position};
-pub use keyset::{Entry, List, Page, beyond, counts, members, pages, split_page};
+pub use keyset::{Entry, List, Page, beyond, counts, members, pages, per_parent, split_page};
 pub use loader::{
     CountKey, CountLoader, MemberKey, MemberLoader, PageKey, PageLoader, load_count, load_member,
     load_page,

@@ -4,13 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agora_kit::db::arm_parents;
-use agora_kit::paging::{PageRequest, beyond};
+use agora_kit::paging::{PageRequest, beyond, per_parent};
 use async_graphql::dataloader::Loader;
-use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
-};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Iterable};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Iterable};
 use uuid::Uuid;
 
 use super::comment::{self, Column, Entity};
@@ -33,37 +30,30 @@ pub struct CommentPage {
     pub has_next: bool,
 }
 
-/// Posts read by one statement; beyond it, the next statement (SQLite allows 500 arms in
-/// a compound select, and [`arm_parents`] pads these 200 to 256).
-const POSTS_PER_STATEMENT: usize = 200;
-
-/// The page `request` of each of `posts`' comments: one `UNION ALL` arm per post, an
-/// index range cut at `first + 1` (the extra row only tells that a next page exists).
-/// Posts without comments are absent from the map.
+/// The page `request` of each of `posts`' comments ([`per_parent`]): an index range cut
+/// at `first + 1` per post (the extra row only tells that a next page exists). Posts
+/// without comments are absent from the map.
 #[tracing::instrument(skip_all, fields(posts = posts.len()))]
 pub async fn read(
     conn: &impl ConnectionTrait,
     posts: &[Uuid],
     request: PageRequest,
 ) -> Result<HashMap<Uuid, CommentPage>, DbErr> {
-    let mut rows = Vec::new();
-    for chunk in posts.chunks(POSTS_PER_STATEMENT) {
-        let mut arms = arm_parents(chunk.iter().copied())
-            .into_iter()
-            .map(|post| arm(post, request));
-        let Some(mut union) = arms.next() else {
-            continue;
-        };
-        for arm in arms {
-            union.union(UnionType::All, arm);
+    let mut rows: Vec<comment::Model> = per_parent(conn, posts, |post| {
+        let mut read = Query::select();
+        read.columns(Column::iter())
+            .from(Entity)
+            .and_where(Expr::col(Column::PostId).eq(post));
+        if let Some(after) = request.after {
+            read.cond_where(beyond(Column::CreatedAt, Column::Id, after, false));
         }
-        rows.extend(
-            comment::Model::find_by_statement(conn.get_database_backend().build(&union))
-                .all(conn)
-                .await?,
-        );
-    }
-    // A union keeps no order: each page's rows are sorted oldest first.
+        read.order_by(Column::CreatedAt, Order::Asc)
+            .order_by(Column::Id, Order::Asc)
+            .limit(request.first.saturating_add(1));
+        read
+    })
+    .await?;
+    // Each page's rows oldest first.
     rows.sort_by_key(|c| (c.post_id, c.created_at, c.id));
     let mut found: HashMap<Uuid, CommentPage> = HashMap::new();
     for comment in rows {
@@ -75,25 +65,6 @@ pub async fn read(
         }
     }
     Ok(found)
-}
-
-/// One post's page (plus one row) as a compound-select arm: the limited read wrapped in
-/// a sub-select, since SQLite refuses `ORDER BY`/`LIMIT` on an arm itself.
-fn arm(post: Uuid, request: PageRequest) -> SelectStatement {
-    let mut read = Query::select();
-    read.columns(Column::iter())
-        .from(Entity)
-        .and_where(Expr::col(Column::PostId).eq(post));
-    if let Some(after) = request.after {
-        read.cond_where(beyond(Column::CreatedAt, Column::Id, after, false));
-    }
-    read.order_by(Column::CreatedAt, Order::Asc)
-        .order_by(Column::Id, Order::Asc)
-        .limit(request.first.saturating_add(1));
-    Query::select()
-        .column(Asterisk)
-        .from_subquery(read, Alias::new("page"))
-        .to_owned()
 }
 
 /// Loads comment pages: one statement per distinct page request in a batch.

@@ -8,7 +8,7 @@ use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, Cond, Expr, ExprTrait, IntoColumnRef, Order, Query, SelectStatement, UnionType,
+    Alias, Asterisk, Cond, Expr, ExprTrait, IntoColumnRef, Order, Query, SelectStatement, UnionType,
 };
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
@@ -101,23 +101,25 @@ struct Row {
 /// in a compound select, and [`arm_parents`] pads these 200 to 256).
 const PARENTS_PER_STATEMENT: usize = 200;
 
-/// The same page of `list` for each of `parents`, in one statement per 200 parents: a
-/// `UNION ALL` of one `ORDER BY … LIMIT first + 1` read per parent, so each parent costs
-/// an index range of the page's length however long its list is (a window function over
-/// the parents' whole lists read a feed's 400 entries to keep 21). The extra row only
-/// tells whether a next page exists. Parents with empty lists are absent from the map.
-#[tracing::instrument(skip_all, fields(list = ?list, parents = parents.len()))]
-pub async fn pages<L: List>(
+/// The rows of `read(parent)` for each of `parents`, in one statement per 200 parents: a
+/// `UNION ALL` with one arm per parent, each `read` (a limited, ordered read) wrapped in
+/// a sub-select, since SQLite refuses `ORDER BY`/`LIMIT` on an arm itself. A union keeps
+/// no order: callers sort the rows.
+pub async fn per_parent<R: FromQueryResult>(
     conn: &impl ConnectionTrait,
-    list: L,
     parents: &[Uuid],
-    request: PageRequest,
-) -> Result<HashMap<Uuid, Page>, DbErr> {
+    read: impl Fn(Uuid) -> SelectStatement,
+) -> Result<Vec<R>, DbErr> {
     let mut rows = Vec::new();
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
         let mut arms = arm_parents(chunk.iter().copied())
             .into_iter()
-            .map(|parent| page_of(list, parent, request));
+            .map(|parent| {
+                Query::select()
+                    .column(Asterisk)
+                    .from_subquery(read(parent), Alias::new("page"))
+                    .to_owned()
+            });
         let Some(mut union) = arms.next() else {
             continue;
         };
@@ -125,9 +127,26 @@ pub async fn pages<L: List>(
             union.union(UnionType::All, arm);
         }
         let statement = conn.get_database_backend().build(&union);
-        rows.extend(Row::find_by_statement(statement).all(conn).await?);
+        rows.extend(R::find_by_statement(statement).all(conn).await?);
     }
-    // A union keeps no order: each parent's rows are sorted into list order.
+    Ok(rows)
+}
+
+/// The same page of `list` for each of `parents` ([`per_parent`]): one `ORDER BY … LIMIT
+/// first + 1` read per parent, so each parent costs an index range of the page's length
+/// however long its list is (a window function over the parents' whole lists read a
+/// feed's 400 entries to keep 21). The extra row only tells whether a next page exists.
+/// Parents with empty lists are absent from the map.
+#[tracing::instrument(skip_all, fields(list = ?list, parents = parents.len()))]
+pub async fn pages<L: List>(
+    conn: &impl ConnectionTrait,
+    list: L,
+    parents: &[Uuid],
+    request: PageRequest,
+) -> Result<HashMap<Uuid, Page>, DbErr> {
+    let mut rows: Vec<Row> =
+        per_parent(conn, parents, |parent| page_of(list, parent, request)).await?;
+    // Each parent's rows in list order.
     if list.newest_first() {
         rows.sort_by_key(|row| (row.parent, std::cmp::Reverse((row.at, row.node))));
     } else {
@@ -148,8 +167,7 @@ pub async fn pages<L: List>(
     Ok(pages)
 }
 
-/// One parent's page (plus one row) as a compound-select arm: the limited read wrapped
-/// in a sub-select, since SQLite refuses `ORDER BY`/`LIMIT` on an arm itself.
+/// One parent's page (plus one row), as an arm for [`per_parent`].
 fn page_of<L: List>(list: L, parent: Uuid, request: PageRequest) -> SelectStatement {
     let (parent_col, node, at) = (
         Alias::new(list.parent()),
@@ -173,10 +191,7 @@ fn page_of<L: List>(list: L, parent: Uuid, request: PageRequest) -> SelectStatem
     read.order_by(at, order.clone())
         .order_by(node, order)
         .limit(request.first.saturating_add(1));
-    Query::select()
-        .columns([Alias::new("parent"), Alias::new("node"), Alias::new("at")])
-        .from_subquery(read, Alias::new("page"))
-        .to_owned()
+    read
 }
 
 #[derive(FromQueryResult)]
