@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use crate::persisted::PersistedDocuments;
@@ -56,6 +56,10 @@ pub struct RouterConfig {
     /// subgraph, body and `Authorization`), each caller getting a copy of the answer.
     /// Mutations are never shared.
     pub dedupe_queries: bool,
+    /// How many entities the router keeps cached per subgraph, for as long as the
+    /// subgraph's `Cache-Control: max-age` allows (see `execute::entity_cache`);
+    /// `None` turns entity caching off.
+    pub entity_cache: Option<NonZeroUsize>,
     /// Operations sent by id: a manifest, and whether only its operations may run.
     pub persisted_documents: Option<PersistedDocuments>,
     /// Automatic persisted queries: clients may register a query under its SHA-256 and
@@ -94,6 +98,7 @@ impl Default for RouterConfig {
             override_flags: HashSet::new(),
             circuit_breaker: Some(CircuitBreaker::default()),
             dedupe_queries: true,
+            entity_cache: NonZeroUsize::new(10_000),
             persisted_documents: None,
             apq: true,
             rate_limit: Some(RateLimit::default()),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -90,6 +90,9 @@ struct FileConfig {
     circuit_breaker: Option<CircuitBreakerFileConfig>,
     /// Share one subgraph request among identical queries in flight; on unless `false`.
     dedupe_queries: Option<bool>,
+    /// Entities kept cached per subgraph (as long as its `Cache-Control` allows); 0
+    /// turns entity caching off.
+    entity_cache: Option<usize>,
     /// Flag labels of progressive `@override` that are on.
     #[serde(default)]
     override_flags: Vec<String>,
@@ -258,6 +261,9 @@ fn router_config(args: Args) -> anyhow::Result<RouterConfig> {
     limits.max_body_bytes = file_limits.max_body_bytes.unwrap_or(limits.max_body_bytes);
     config.apq = file.apq.unwrap_or(config.apq);
     config.dedupe_queries = file.dedupe_queries.unwrap_or(config.dedupe_queries);
+    if let Some(entries) = file.entity_cache {
+        config.entity_cache = NonZeroUsize::new(entries);
+    }
     if let Some(persisted) = file.persisted_documents {
         let path = config_dir.join(&persisted.manifest);
         let text = std::fs::read_to_string(&path)
@@ -520,7 +526,8 @@ limits: { max_depth: 9, max_body_bytes: 2048 }
     }
 
     #[test]
-    fn a_config_file_sets_persisted_documents_apq_rate_limits_the_circuit_breaker_and_dedupe() {
+    fn a_config_file_sets_persisted_documents_apq_rate_limits_the_circuit_breaker_dedupe_and_caching()
+     {
         let supergraph = file("supergraph.graphql", "type Query { a: Int }");
         let manifest = file(
             "manifest.json",
@@ -559,13 +566,14 @@ limits: { max_depth: 9, max_body_bytes: 2048 }
         let off = file(
             "off.yaml",
             "rate_limit: { enabled: false }\ncircuit_breaker: { enabled: false }\n\
-             dedupe_queries: false\n",
+             dedupe_queries: false\nentity_cache: 0\n",
         );
         let args = configured(&supergraph, &off, &[]);
         let config = router_config(args).unwrap();
         assert_eq!(config.rate_limit, None);
         assert_eq!(config.circuit_breaker, None);
         assert!(!config.dedupe_queries);
+        assert_eq!(config.entity_cache, None);
     }
 
     #[test]

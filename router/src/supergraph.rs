@@ -60,6 +60,7 @@ impl Supergraph {
             config.subgraph_timeouts.clone(),
             config.circuit_breaker,
             config.dedupe_queries,
+            config.entity_cache,
             metrics,
         )?;
         Ok(Self {

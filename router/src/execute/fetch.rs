@@ -1,20 +1,24 @@
 //! Talking to subgraphs: one pooled HTTP client, request bodies written directly as
 //! JSON bytes, responses read into data and errors, a circuit breaker per subgraph, and
-//! identical queries in flight at once sent once ([`super::inflight`]). Nothing is
+//! identical queries in flight at once sent once ([`super::inflight`]), and the entities
+//! a subgraph lets the router keep cached ([`super::entity_cache`]). Nothing is
 //! retried: a mutation must not run twice, and a query's client can retry.
 
 use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use bytes::Bytes;
+use headers::{CacheControl, HeaderMapExt};
 use serde::Deserialize;
 use serde_json::{Map, Value as JsonValue};
 use tracing::{Instrument, Span};
 
 use super::breaker::{Breaker, Permit};
+use super::entity_cache::EntityCache;
 use super::inflight::{Answer, Inflight, Key, Turn};
 use crate::config::CircuitBreaker;
 use crate::error::RouterError;
@@ -43,6 +47,8 @@ struct Endpoint {
     breaker: Option<Breaker>,
     /// `None` when request deduplication is off.
     inflight: Option<Inflight>,
+    /// `None` when entity caching is off.
+    cache: Option<EntityCache>,
 }
 
 /// What a subgraph answered.
@@ -52,6 +58,10 @@ pub(crate) struct SubgraphResponse {
     pub data: Option<Value>,
     #[serde(default)]
     pub errors: Vec<JsonValue>,
+    /// How long the answer may be reused by anyone (`Cache-Control: max-age`, not
+    /// `private`, `no-cache` or `no-store`).
+    #[serde(skip)]
+    pub max_age: Option<Duration>,
 }
 
 /// Why a subgraph request produced no GraphQL response.
@@ -100,13 +110,15 @@ impl FetchError {
 impl SubgraphClient {
     /// A client for `endpoints` (name → URL); each request may take `timeouts[name]`,
     /// else `default_timeout`; each subgraph gets a circuit breaker unless `breaker` is
-    /// `None`, and shares identical queries in flight if `dedupe`.
+    /// `None`, shares identical queries in flight if `dedupe`, and keeps up to
+    /// `entity_cache` entities of each subgraph.
     pub fn new(
         endpoints: HashMap<String, String>,
         default_timeout: Duration,
         timeouts: HashMap<String, Duration>,
         breaker: Option<CircuitBreaker>,
         dedupe: bool,
+        entity_cache: Option<NonZeroUsize>,
         mut metrics: HashMap<String, SubgraphMetrics>,
     ) -> Result<Self, RouterError> {
         let endpoints = endpoints
@@ -122,6 +134,7 @@ impl SubgraphClient {
                         metrics,
                         breaker: breaker.map(Breaker::new),
                         inflight: dedupe.then(Inflight::default),
+                        cache: entity_cache.map(EntityCache::new),
                     },
                 )
             })
@@ -156,6 +169,9 @@ impl SubgraphClient {
         let body = Bytes::from(body);
         if !shareable {
             self.writes.fetch_add(1, Ordering::SeqCst);
+            if let Some(cache) = &endpoint.cache {
+                cache.invalidate();
+            }
         }
         let Some(inflight) = endpoint.inflight.as_ref().filter(|_| shareable) else {
             return self.fetch(subgraph, endpoint, body, authorization).await;
@@ -182,6 +198,11 @@ impl SubgraphClient {
                 }
             }
         }
+    }
+
+    /// The entity cache of `subgraph`, if it has one.
+    pub fn entity_cache(&self, subgraph: &str) -> Option<&EntityCache> {
+        self.endpoints.get(subgraph)?.cache.as_ref()
     }
 
     /// Sends one request and records how long it took and whether it failed; fails at
@@ -238,6 +259,7 @@ impl SubgraphClient {
         }
         let response = request.send().await.map_err(FetchError::Transport)?;
         let status = response.status();
+        let max_age = shared_max_age(response.headers());
         let bytes: Bytes = response.bytes().await.map_err(FetchError::Transport)?;
         if !status.is_success() {
             // A GraphQL-over-HTTP subgraph may answer 4xx with a GraphQL body; keep it.
@@ -246,8 +268,19 @@ impl SubgraphClient {
                 _ => Err(FetchError::Status(status)),
             };
         }
-        sonic_rs::from_slice(&bytes).map_err(FetchError::InvalidBody)
+        let parsed: SubgraphResponse =
+            sonic_rs::from_slice(&bytes).map_err(FetchError::InvalidBody)?;
+        Ok(SubgraphResponse { max_age, ..parsed })
     }
+}
+
+/// How long a response may be reused by anyone, by its `Cache-Control` header.
+fn shared_max_age(headers: &HeaderMap) -> Option<Duration> {
+    let cache_control: CacheControl = headers.typed_get()?;
+    let shared = !(cache_control.private() || cache_control.no_cache() || cache_control.no_store());
+    cache_control
+        .max_age()
+        .filter(|age| shared && !age.is_zero())
 }
 
 /// Writes a subgraph request body: the operation, the representations variables

@@ -122,7 +122,7 @@ mod tests {
     fn answer(text: &str) -> Answer {
         Ok(SubgraphResponse {
             data: Some(crate::value::Value::String(text.into())),
-            errors: Vec::new(),
+            ..SubgraphResponse::default()
         })
     }
 

@@ -7,6 +7,7 @@
 //! the tree again to merge. Parallel branches therefore never block each other on I/O.
 
 mod breaker;
+mod entity_cache;
 mod errors;
 mod fetch;
 mod inflight;
@@ -14,6 +15,7 @@ mod merge;
 mod representations;
 mod rewrites;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -26,6 +28,7 @@ use hive_router_query_planner::planner::plan_nodes::{
 use hive_router_query_planner::state::supergraph_state::OperationKind;
 use serde_json::{Map, Value as JsonValue};
 
+use entity_cache::Split;
 use errors::{EntityError, starts_with_key};
 pub(crate) use fetch::{SubgraphClient, SubgraphResponse, request_body};
 use merge::{for_each_entity, merge_entities};
@@ -250,14 +253,40 @@ impl<'a> Execution<'a> {
             return;
         }
 
-        let variables: Vec<(&str, &[u8])> = collected
-            .iter()
-            .map(|(name, representations)| (*name, representations.list.as_slice()))
-            .collect();
-        let body = request_body(operation, &variables, variable_usages, self.variables);
-        let Some(response) = self.send(service, body, shareable).await else {
-            return;
+        // A query asks the subgraph only for the entities its cache does not hold.
+        let cache = self.subgraphs.entity_cache(service).filter(|_| shareable);
+        let mut split = cache.map(|cache| {
+            Split::new(
+                cache,
+                operation,
+                variable_usages,
+                self.variables,
+                calls.iter().map(|call| (call.response_key, call.variable)),
+                &collected,
+            )
+        });
+        let response = match &split {
+            Some(split) if split.is_complete() => SubgraphResponse::default(),
+            _ => {
+                let lists: Vec<(&str, Cow<'_, [u8]>)> = collected
+                    .iter()
+                    .map(|(&name, representations)| match &split {
+                        Some(split) => (name, Cow::Owned(split.list(name, representations))),
+                        None => (name, Cow::Borrowed(representations.list.as_slice())),
+                    })
+                    .collect();
+                let variables: Vec<(&str, &[u8])> = lists
+                    .iter()
+                    .map(|(name, list)| (*name, list.as_ref()))
+                    .collect();
+                let body = request_body(operation, &variables, variable_usages, self.variables);
+                let Some(response) = self.send(service, body, shareable).await else {
+                    return;
+                };
+                response
+            }
         };
+        let max_age = response.max_age.filter(|_| response.errors.is_empty());
 
         let mut data = match response.data {
             Some(Value::Object(data)) => data,
@@ -270,18 +299,24 @@ impl<'a> Execution<'a> {
             .into_iter()
             .map(GraphQLError::from_subgraph)
             .collect();
-        for call in calls {
+        for (index, call) in calls.iter().enumerate() {
             let Some(representations) = collected.get(call.variable) else {
                 continue;
             };
-            let entities = match data.remove(call.response_key) {
+            let mut entities = match data.remove(call.response_key) {
                 Some(Value::List(entities)) => entities,
                 _ => Vec::new(),
             };
-            let (mine, others): (Vec<_>, Vec<_>) = errors
+            let (mut mine, others): (Vec<_>, Vec<_>) = errors
                 .into_iter()
                 .partition(|error| starts_with_key(error, call.response_key));
             errors = others;
+            if let Some(split) = &mut split {
+                entities = split.complete(index, representations, entities, max_age);
+                for error in &mut mine {
+                    split.relocate(call.variable, error);
+                }
+            }
             let misplaced: Vec<EntityError> = mine
                 .into_iter()
                 .map(|error| EntityError::new(error, &entities))

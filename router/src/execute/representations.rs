@@ -4,6 +4,7 @@
 //! need it), then de-duplicated by their bytes.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use super::rewrites;
 use crate::schema::SchemaIndex;
@@ -25,6 +26,8 @@ pub(crate) struct Representations {
     pub slots: Vec<Option<usize>>,
     /// Each distinct representation's JSON → its position.
     positions: HashMap<Box<[u8]>, usize>,
+    /// Where each distinct representation lies in `list`.
+    items: Vec<Range<usize>>,
     /// The representation being serialized.
     scratch: Vec<u8>,
 }
@@ -32,7 +35,17 @@ pub(crate) struct Representations {
 impl Representations {
     /// Whether no entity had a representation.
     pub fn is_empty(&self) -> bool {
-        self.positions.is_empty()
+        self.items.is_empty()
+    }
+
+    /// How many distinct representations there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The JSON of the distinct representation at `position`.
+    pub fn item(&self, position: usize) -> &[u8] {
+        &self.list[self.items[position].clone()]
     }
 
     /// Cuts and records the representation of one entity.
@@ -56,11 +69,13 @@ impl Representations {
         let slot = written.then(|| match self.positions.get(self.scratch.as_slice()) {
             Some(&position) => position,
             None => {
-                let position = self.positions.len();
+                let position = self.items.len();
                 if position > 0 {
                     self.list.push(b',');
                 }
+                let start = self.list.len();
                 self.list.extend_from_slice(&self.scratch);
+                self.items.push(start..self.list.len());
                 self.positions
                     .insert(self.scratch.as_slice().into(), position);
                 position

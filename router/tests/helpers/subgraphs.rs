@@ -77,6 +77,12 @@ impl IdentityUser {
         self.0.handle
     }
 
+    /// How many characters the handle has; answers with it may be reused for 60 s.
+    #[graphql(cache_control(max_age = 60))]
+    async fn handle_length(&self) -> usize {
+        self.0.handle.len()
+    }
+
     /// Always refused, to test that error codes reach the client.
     async fn secret(&self) -> Result<Option<String>> {
         Err(async_graphql::Error::new("You must be signed in")

@@ -15,10 +15,10 @@ use super::types::{ChangeHandleInput, ChangeHandlePayload};
 use super::types::{DeleteAccountInput, DeleteAccountPayload};
 use crate::accounts::{Identity, Registration};
 
-/// Identity's root mutation fields.
+/// Identity's root mutation fields; no answer of theirs may be cached (some carry tokens).
 pub struct Mutation;
 
-#[Object]
+#[Object(cache_control(no_cache))]
 impl Mutation {
     /// Creates an account and signs it in.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {

@@ -19,6 +19,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The signed-in user, or null without a token. A token of an ended session is refused.
+    #[graphql(cache_control(private))]
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(viewer) = optional_viewer(ctx) else {
             return Ok(None);

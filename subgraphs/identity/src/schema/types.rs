@@ -11,6 +11,12 @@ use crate::erasure::ErasureStatus;
 use crate::store::account;
 
 /// A person on Agora. Other subgraphs add their fields to it through its `id` key.
+///
+/// Anyone may reuse what it answered for 60 s (`Cache-Control: max-age=60`, which the
+/// router's entity cache honours), except the owner-only fields, which make the answer
+/// private. The router drops its cached users on every identity mutation it sends, so a
+/// changed handle or a deleted account shows at once through it, and within 60 s
+/// through any other router.
 pub struct User {
     id: Uuid,
     handle: String,
@@ -31,7 +37,7 @@ impl From<account::Model> for User {
     }
 }
 
-#[Object]
+#[Object(cache_control(max_age = 60))]
 impl User {
     /// Opaque, stable id.
     async fn id(&self) -> ID {
@@ -44,6 +50,7 @@ impl User {
     }
 
     /// The account email: only its owner sees it; everyone else gets null.
+    #[graphql(cache_control(private))]
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
         let own = optional_viewer(ctx).is_some_and(|viewer| viewer.user_id == self.id);
         own.then_some(self.email.as_str())
@@ -51,6 +58,7 @@ impl User {
 
     /// Whether the account email was proven by its verification link: only its owner
     /// sees it; everyone else gets null.
+    #[graphql(cache_control(private))]
     async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
         let own = optional_viewer(ctx).is_some_and(|viewer| viewer.user_id == self.id);
         own.then_some(self.email_verified)
