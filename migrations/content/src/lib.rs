@@ -10,6 +10,7 @@ mod m0002_post_search;
 mod m0003_post_media;
 mod m0004_restriction;
 mod m0005_privacy;
+mod m0006_keyset_indexes;
 
 /// Content's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_post_media::Migration),
             Box::new(m0004_restriction::Migration),
             Box::new(m0005_privacy::Migration),
+            Box::new(m0006_keyset_indexes::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_messaging;
 mod m0002_email;
 mod m0003_restriction;
+mod m0004_keyset_indexes;
 
 /// Messaging's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_messaging::Migration),
             Box::new(m0002_email::Migration),
             Box::new(m0003_restriction::Migration),
+            Box::new(m0004_keyset_indexes::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_social;
 mod m0002_restrictions;
 mod m0003_private_accounts;
+mod m0004_keyset_indexes;
 
 /// Social's migrations, oldest first; the kit's event tables come first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_social::Migration),
             Box::new(m0002_restrictions::Migration),
             Box::new(m0003_private_accounts::Migration),
+            Box::new(m0004_keyset_indexes::Migration),
         ]
     }
 }
