@@ -44,6 +44,9 @@ pub(crate) struct SubgraphMetrics {
     pub duration: Histogram,
     pub errors: Counter,
     pub joined: Counter,
+    /// Entities the entity cache answered, and those it had to ask the subgraph for.
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
 }
 
 impl Telemetry {
@@ -98,10 +101,25 @@ impl Telemetry {
                         &Key::from_parts("agora_router_subgraph_joined_total", labels()),
                         &METADATA,
                     ),
+                    cache_hits: self.entity_cache_counter(name, "hit"),
+                    cache_misses: self.entity_cache_counter(name, "miss"),
                 };
                 (name.clone(), metrics)
             })
             .collect()
+    }
+
+    fn entity_cache_counter(&self, subgraph: &str, result: &'static str) -> Counter {
+        self.recorder.register_counter(
+            &Key::from_parts(
+                "agora_router_entity_cache_total",
+                vec![
+                    Label::new("subgraph", subgraph.to_owned()),
+                    Label::new("result", result),
+                ],
+            ),
+            &METADATA,
+        )
     }
 
     pub fn request_finished(&self, duration: Duration) {

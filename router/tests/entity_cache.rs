@@ -4,7 +4,7 @@
 
 mod helpers;
 
-use helpers::{Options, spawn, spawn_configured};
+use helpers::{Options, series, spawn, spawn_configured};
 use serde_json::json;
 
 const AUTHORS: &str = "{ posts { author { handle handleLength } } }";
@@ -25,6 +25,13 @@ async fn cached_entities_are_answered_without_asking_the_subgraph() {
     assert_eq!(graph.query(AUTHORS).await, authors());
 
     assert_eq!(graph.identity.representations(), vec![2], "asked once");
+    let metrics = graph.metrics().await;
+    let count = |result: &str| {
+        let name =
+            format!(r#"agora_router_entity_cache_total{{subgraph="identity",result="{result}"}}"#);
+        series(&metrics, &name).unwrap_or_else(|| panic!("{name}\n{metrics}"))
+    };
+    assert_eq!((count("hit"), count("miss")), (2.0, 2.0));
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
+use metrics::Counter;
 use serde_json::{Map, Value as JsonValue};
 
 use super::representations::Representations;
@@ -37,6 +38,8 @@ pub(crate) struct EntityCache {
     /// are stale.
     generation: AtomicU64,
     hasher: RandomState,
+    /// Entities answered from the cache, and entities asked for.
+    counters: Option<(Counter, Counter)>,
 }
 
 struct Entry {
@@ -48,12 +51,14 @@ struct Entry {
 }
 
 impl EntityCache {
-    /// A cache holding at most `capacity` entities.
-    pub fn new(capacity: NonZeroUsize) -> Self {
+    /// A cache holding at most `capacity` entities, counting its hits and misses on
+    /// `counters` if given.
+    pub fn new(capacity: NonZeroUsize, counters: Option<(Counter, Counter)>) -> Self {
         Self {
             entries: Mutex::new(LruCache::new(capacity)),
             generation: AtomicU64::new(0),
             hasher: RandomState::new(),
+            counters,
         }
     }
 
@@ -156,7 +161,7 @@ impl<'a> Split<'a> {
                 }
             })
             .collect();
-        let pending = collected
+        let pending: HashMap<&'a str, Vec<usize>> = collected
             .iter()
             .map(|(&variable, representations)| {
                 let users: Vec<&CallSplit<'a>> = calls
@@ -169,6 +174,12 @@ impl<'a> Split<'a> {
                 (variable, positions)
             })
             .collect();
+        if let Some((hits, misses)) = &cache.counters {
+            let total: usize = collected.values().map(Representations::len).sum();
+            let sent: usize = pending.values().map(Vec::len).sum();
+            hits.increment((total - sent) as u64);
+            misses.increment(sent as u64);
+        }
         Self {
             cache,
             generation,

@@ -126,6 +126,12 @@ impl SubgraphClient {
             .map(|(name, url)| {
                 let timeout = timeouts.get(&name).copied().unwrap_or(default_timeout);
                 let metrics = metrics.remove(&name);
+                let cache = entity_cache.map(|capacity| {
+                    let counters = metrics
+                        .as_ref()
+                        .map(|m| (m.cache_hits.clone(), m.cache_misses.clone()));
+                    EntityCache::new(capacity, counters)
+                });
                 (
                     name,
                     Endpoint {
@@ -134,7 +140,7 @@ impl SubgraphClient {
                         metrics,
                         breaker: breaker.map(Breaker::new),
                         inflight: dedupe.then(Inflight::default),
-                        cache: entity_cache.map(EntityCache::new),
+                        cache,
                     },
                 )
             })
