@@ -86,13 +86,21 @@ impl EntityCache {
         self.hasher.hash_one((operation, response_key, used))
     }
 
-    fn get(&self, shape: u64, representation: &[u8], generation: u64) -> Option<Value> {
-        let mut entries = self.lock();
+    /// The fresh entity kept for `representation` in `shape`, looked up in `entries`
+    /// (locked once for a whole fetch).
+    fn get(
+        &self,
+        entries: &mut LruCache<u64, Entry>,
+        shape: u64,
+        representation: &[u8],
+        generation: u64,
+        now: Instant,
+    ) -> Option<Value> {
         let entry = entries.get(&self.hasher.hash_one((shape, representation)))?;
         let fresh = entry.shape == shape
             && *entry.representation == *representation
             && entry.generation == generation
-            && entry.expires > Instant::now();
+            && entry.expires > now;
         fresh.then(|| entry.entity.clone())
     }
 
@@ -140,20 +148,22 @@ impl<'a> Split<'a> {
         collected: &HashMap<&'a str, Representations>,
     ) -> Self {
         let generation = cache.generation.load(Ordering::SeqCst);
+        let now = Instant::now();
+        let mut entries = cache.lock();
         let calls: Vec<CallSplit<'a>> = calls
             .map(|(response_key, variable)| {
                 let shape = cache.shape(operation, response_key, variable_usages, variables);
-                let hits = collected
-                    .get(variable)
-                    .map(|representations| {
-                        (0..representations.len())
-                            .filter_map(|position| {
-                                let item = representations.item(position);
-                                Some((position, cache.get(shape, item, generation)?))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                // A subgraph that never allowed caching costs one lock, not one per entity.
+                let hits = match collected.get(variable) {
+                    Some(representations) if !entries.is_empty() => (0..representations.len())
+                        .filter_map(|position| {
+                            let item = representations.item(position);
+                            let entity = cache.get(&mut entries, shape, item, generation, now)?;
+                            Some((position, entity))
+                        })
+                        .collect(),
+                    _ => HashMap::new(),
+                };
                 CallSplit {
                     variable,
                     shape,
@@ -161,6 +171,7 @@ impl<'a> Split<'a> {
                 }
             })
             .collect();
+        drop(entries);
         let pending: HashMap<&'a str, Vec<usize>> = collected
             .iter()
             .map(|(&variable, representations)| {
