@@ -188,12 +188,14 @@ impl Platform {
         self.stop().await;
     }
 
-    /// Stops the router and every subgraph, letting in-flight work finish.
+    /// Stops the router and every subgraph, letting in-flight work finish, then closes
+    /// the bus they shared.
     pub async fn stop(self) {
         self.shutdown.cancel();
         for task in self.tasks {
             let _ = task.await;
         }
+        self.bus.close().await;
     }
 }
 

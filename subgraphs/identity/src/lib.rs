@@ -70,12 +70,13 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         keys,
         outbox: relay.waker(),
     });
-    let routes = http::router(schema::build(identity), verifier, db, bus).route(
+    let routes = http::router(schema::build(identity), verifier, db.clone(), bus).route(
         "/.well-known/jwks.json",
         get(move || async move { Json(jwks) }),
     );
     let mut service = Service::bind(settings.listen, routes)
         .await?
+        .closing(db)
         .with_task(|stop| relay.run(stop));
     for consumer in consumers {
         service = service.with_task(|stop| consumer.run(stop));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Extension;
 use futures::future::BoxFuture;
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +24,7 @@ pub struct Service {
     listener: TcpListener,
     router: axum::Router,
     tasks: Vec<Task>,
+    database: Option<DatabaseConnection>,
 }
 
 impl Service {
@@ -33,7 +35,17 @@ impl Service {
             listener,
             router,
             tasks: Vec::new(),
+            database: None,
         })
+    }
+
+    /// Closes `db` once the service has stopped and its background tasks have finished,
+    /// so that its connections end cleanly rather than vanish with the process: SQLite
+    /// checkpoints its write-ahead log into the database file, and Postgres sees each
+    /// session terminate.
+    pub fn closing(mut self, db: DatabaseConnection) -> Self {
+        self.database = Some(db);
+        self
     }
 
     /// Adds a background task (outbox relay, event consumer) that runs until shutdown.
@@ -55,11 +67,16 @@ impl Service {
     }
 
     /// Serves until `shutdown` is cancelled, then drains in-flight requests, closes open
-    /// WebSockets with a close frame (waiting at most [`SOCKETS_GRACE`]), and waits for
-    /// the background tasks to finish their current step.
+    /// WebSockets with a close frame (waiting at most [`SOCKETS_GRACE`]), waits for the
+    /// background tasks to finish their current step, and closes the database.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let tasks: Vec<_> = self
-            .tasks
+        let Self {
+            listener,
+            router,
+            tasks,
+            database,
+        } = self;
+        let tasks: Vec<_> = tasks
             .into_iter()
             .map(|task| tokio::spawn(task(shutdown.clone())))
             .collect();
@@ -69,13 +86,18 @@ impl Service {
             _open: open,
         };
         let stop = shutdown.clone();
-        axum::serve(self.listener, self.router.layer(Extension(draining)))
+        axum::serve(listener, router.layer(Extension(draining)))
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await?;
         // Every socket holds a sender: `recv` answers `None` once the last one is closed.
         let _ = tokio::time::timeout(SOCKETS_GRACE, closed.recv()).await;
         for task in tasks {
             let _ = task.await;
+        }
+        if let Some(db) = database
+            && let Err(error) = db.close().await
+        {
+            tracing::warn!(%error, "closing the database");
         }
         Ok(())
     }
@@ -132,8 +154,70 @@ where
     let _telemetry = agora_telemetry::init(name);
     let settings = crate::Settings::from_env(name)?;
     let bus = crate::events::connect(&settings.bus()).await?;
-    let service = build(settings, bus).await?;
+    let service = build(settings, bus.clone()).await?;
     tracing::info!(addr = %service.local_addr(), "{name} listening");
     service.run_until_stopped(shutdown_signal()).await?;
+    bus.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+    use tokio_util::sync::CancellationToken;
+
+    use super::Service;
+
+    struct NoMigrations;
+
+    impl MigratorTrait for NoMigrations {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            Vec::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stopped_service_leaves_its_sqlite_database_checkpointed_and_closed() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("service.sqlite");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = crate::db::connect::<NoMigrations>(&url)
+            .await
+            .expect("connect");
+        db.execute_unprepared("CREATE TABLE note (body TEXT); INSERT INTO note VALUES ('kept')")
+            .await
+            .expect("write");
+        let wal = dir.path().join("service.sqlite-wal");
+        assert!(wal.exists(), "the write went to the write-ahead log");
+
+        // The schema's loaders and the consumers hold clones of the connection too; they
+        // may outlive the service's stop by the little while a process takes to exit.
+        let held = db.clone();
+        let service = Service::bind("127.0.0.1:0".parse().expect("address"), axum::Router::new())
+            .await
+            .expect("bind")
+            .closing(db);
+        let stop = CancellationToken::new();
+        stop.cancel();
+        service.run_until_stopped(stop).await.expect("stopped");
+
+        assert!(
+            !wal.exists(),
+            "the last connection checkpointed and removed the log"
+        );
+        assert!(held.ping().await.is_err(), "every clone of it is closed");
+        let reopened = crate::db::connect::<NoMigrations>(&url)
+            .await
+            .expect("reopen");
+        let row = reopened
+            .query_one_raw(sea_orm::Statement::from_string(
+                reopened.get_database_backend(),
+                "SELECT body FROM note",
+            ))
+            .await
+            .expect("read")
+            .expect("a row");
+        assert_eq!(row.try_get::<String>("", "body").expect("body"), "kept");
+    }
 }

@@ -81,6 +81,21 @@ on_both_buses!(
 /// once and applied once. (Several instances are a Postgres deployment: over one SQLite
 /// file there is only ever one.)
 #[tokio::test]
+async fn a_closed_embedded_bus_leaves_its_log_checkpointed_and_closed() -> anyhow::Result<()> {
+    let h = Harness::start(BusKind::Embedded)
+        .await?
+        .context("the embedded bus needs no server")?;
+    h.bus.publish(&registered("ada")).await?;
+    let wal = h.dir.path().join("events.sqlite-wal");
+    assert!(wal.exists(), "the publish went to the write-ahead log");
+    h.bus.close().await;
+    assert!(!wal.exists(), "the log was checkpointed and removed");
+    let published = h.bus.publish(&registered("grace")).await;
+    assert!(published.is_err(), "a closed bus takes no more events");
+    h.finish().await
+}
+
+#[tokio::test]
 async fn two_instances_over_one_database_and_bus_publish_and_apply_each_event_once()
 -> anyhow::Result<()> {
     let Some(h) = Harness::start(BusKind::JetStream).await? else {

@@ -123,9 +123,9 @@ pub async fn build_with(
         base_url: OnceLock::new(),
     });
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
-    let routes = agora_kit::http::router(schema::build(service.clone()), verifier, db, bus)
+    let routes = agora_kit::http::router(schema::build(service.clone()), verifier, db.clone(), bus)
         .merge(http::routes(service.clone()));
-    let bound = Service::bind(settings.listen, routes).await?;
+    let bound = Service::bind(settings.listen, routes).await?.closing(db);
     let _ = service
         .base_url
         .set(format!("http://{}", bound.local_addr()));

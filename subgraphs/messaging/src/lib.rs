@@ -146,9 +146,10 @@ pub async fn build_with(
         outbox: relay.waker(),
         live,
     });
-    let routes = http::router(schema::build(messaging), verifier, db, bus);
+    let routes = http::router(schema::build(messaging), verifier, db.clone(), bus);
     Ok(Service::bind(settings.listen, routes)
         .await?
+        .closing(db)
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| identity.run(stop))
         .with_task(|stop| social.run(stop))

@@ -115,9 +115,10 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         db: db.clone(),
         outbox: relay.waker(),
     });
-    let routes = http::router(schema::build(social), verifier, db, bus);
+    let routes = http::router(schema::build(social), verifier, db.clone(), bus);
     Ok(Service::bind(settings.listen, routes)
         .await?
+        .closing(db)
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| content.run(stop))
         .with_task(|stop| identity.run(stop))

@@ -117,6 +117,11 @@ pub trait EventBus: Send + Sync {
     fn connected(&self) -> bool {
         true
     }
+
+    /// Closes the bus once everyone using it has stopped, so that the process exits with
+    /// nothing half-closed: the embedded log's connections end (SQLite checkpoints its
+    /// write-ahead log). JetStream needs nothing: every publish was acknowledged.
+    async fn close(&self) {}
 }
 
 /// What a consuming subgraph wants to receive from one publishing domain.

@@ -276,6 +276,12 @@ impl EventBus for EmbeddedBus {
         Ok(())
     }
 
+    async fn close(&self) {
+        if let Err(error) = self.inner.db.close_by_ref().await {
+            tracing::warn!(%error, "closing the event log");
+        }
+    }
+
     fn live(&self) -> Arc<dyn LiveHub> {
         self.live.clone()
     }
