@@ -125,9 +125,8 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         outbox: relay.waker(),
     });
     let routes = http::router(schema::build(content), verifier, db.clone(), bus);
-    Ok(Service::bind(settings.listen, routes)
+    Ok(Service::bind(settings.listen, routes, db)
         .await?
-        .closing(db)
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| identity.run(stop))
         .with_task(|stop| media.run(stop))

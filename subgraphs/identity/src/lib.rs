@@ -74,9 +74,8 @@ pub async fn build(settings: Settings, bus: Arc<dyn EventBus>) -> Result<Service
         "/.well-known/jwks.json",
         get(move || async move { Json(jwks) }),
     );
-    let mut service = Service::bind(settings.listen, routes)
+    let mut service = Service::bind(settings.listen, routes, db)
         .await?
-        .closing(db)
         .with_task(|stop| relay.run(stop));
     for consumer in consumers {
         service = service.with_task(|stop| consumer.run(stop));

@@ -91,7 +91,7 @@ fn sqlite_path(url: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::ffi::c_int;
 
     use libsqlite3_sys as ffi;
@@ -101,7 +101,8 @@ mod tests {
 
     use super::{connect, sqlite_path};
 
-    struct NoMigrations;
+    /// A migrator with nothing to do, for tests of the connection itself.
+    pub(crate) struct NoMigrations;
 
     impl MigratorTrait for NoMigrations {
         fn migrations() -> Vec<Box<dyn MigrationTrait>> {

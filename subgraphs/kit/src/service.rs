@@ -24,28 +24,26 @@ pub struct Service {
     listener: TcpListener,
     router: axum::Router,
     tasks: Vec<Task>,
-    database: Option<DatabaseConnection>,
+    db: DatabaseConnection,
 }
 
 impl Service {
-    /// Binds `addr` (port 0 picks a free port) for `router`.
-    pub async fn bind(addr: SocketAddr, router: axum::Router) -> std::io::Result<Self> {
+    /// Binds `addr` (port 0 picks a free port) for `router`, a service over `db`. When
+    /// it stops, the service closes `db`, so that its connections end cleanly rather
+    /// than vanish with the process: SQLite checkpoints its write-ahead log into the
+    /// database file, and Postgres sees each session terminate.
+    pub async fn bind(
+        addr: SocketAddr,
+        router: axum::Router,
+        db: DatabaseConnection,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         Ok(Self {
             listener,
             router,
             tasks: Vec::new(),
-            database: None,
+            db,
         })
-    }
-
-    /// Closes `db` once the service has stopped and its background tasks have finished,
-    /// so that its connections end cleanly rather than vanish with the process: SQLite
-    /// checkpoints its write-ahead log into the database file, and Postgres sees each
-    /// session terminate.
-    pub fn closing(mut self, db: DatabaseConnection) -> Self {
-        self.database = Some(db);
-        self
     }
 
     /// Adds a background task (outbox relay, event consumer) that runs until shutdown.
@@ -74,7 +72,7 @@ impl Service {
             listener,
             router,
             tasks,
-            database,
+            db,
         } = self;
         let tasks: Vec<_> = tasks
             .into_iter()
@@ -94,9 +92,7 @@ impl Service {
         for task in tasks {
             let _ = task.await;
         }
-        if let Some(db) = database
-            && let Err(error) = db.close().await
-        {
+        if let Err(error) = db.close().await {
             tracing::warn!(%error, "closing the database");
         }
         Ok(())
@@ -164,18 +160,10 @@ where
 #[cfg(test)]
 mod tests {
     use sea_orm::ConnectionTrait;
-    use sea_orm_migration::{MigrationTrait, MigratorTrait};
     use tokio_util::sync::CancellationToken;
 
     use super::Service;
-
-    struct NoMigrations;
-
-    impl MigratorTrait for NoMigrations {
-        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-            Vec::new()
-        }
-    }
+    use crate::db::tests::NoMigrations;
 
     #[tokio::test]
     async fn a_stopped_service_leaves_its_sqlite_database_checkpointed_and_closed() {
@@ -194,10 +182,10 @@ mod tests {
         // The schema's loaders and the consumers hold clones of the connection too; they
         // may outlive the service's stop by the little while a process takes to exit.
         let held = db.clone();
-        let service = Service::bind("127.0.0.1:0".parse().expect("address"), axum::Router::new())
+        let address = "127.0.0.1:0".parse().expect("address");
+        let service = Service::bind(address, axum::Router::new(), db)
             .await
-            .expect("bind")
-            .closing(db);
+            .expect("bind");
         let stop = CancellationToken::new();
         stop.cancel();
         service.run_until_stopped(stop).await.expect("stopped");

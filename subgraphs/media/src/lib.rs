@@ -125,7 +125,7 @@ pub async fn build_with(
     let verifier = JwtVerifier::remote(settings.jwks_url.clone(), settings.tokens.clone());
     let routes = agora_kit::http::router(schema::build(service.clone()), verifier, db.clone(), bus)
         .merge(http::routes(service.clone()));
-    let bound = Service::bind(settings.listen, routes).await?.closing(db);
+    let bound = Service::bind(settings.listen, routes, db).await?;
     let _ = service
         .base_url
         .set(format!("http://{}", bound.local_addr()));

@@ -147,9 +147,8 @@ pub async fn build_with(
         live,
     });
     let routes = http::router(schema::build(messaging), verifier, db.clone(), bus);
-    Ok(Service::bind(settings.listen, routes)
+    Ok(Service::bind(settings.listen, routes, db)
         .await?
-        .closing(db)
         .with_task(|stop| relay.run(stop))
         .with_task(|stop| identity.run(stop))
         .with_task(|stop| social.run(stop))
