@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt, stream};
@@ -80,8 +81,20 @@ pub enum SeedError {
 
 /// A signed-in seeded user.
 struct User {
+    /// Which seeded user ([`credentials`]).
+    n: usize,
     id: String,
-    token: String,
+    /// The latest access token: seeding can outlast one ([`as_user`] signs in again).
+    token: RwLock<String>,
+}
+
+impl User {
+    fn token(&self) -> String {
+        self.token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 const TAGS: [&str; 12] = [
@@ -136,6 +149,7 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
     let mut rng = StdRng::seed_from_u64(config.seed);
 
     let users = in_parallel("users", config, 0..config.users, |n| sign_up(&client, n)).await?;
+    let (client, users) = (&client, &users);
 
     let follows: Vec<(usize, usize)> = (0..config.users)
         .flat_map(|follower| {
@@ -146,11 +160,15 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
         })
         .collect();
     in_parallel("follows", config, follows.iter().copied(), |(from, to)| {
-        client.run(
-            "mutation($id: ID!) { follow(input: { userId: $id }) { user { id } } }",
-            json!({ "id": users[to].id }),
-            Some(&users[from].token),
-        )
+        as_user(client, &users[from], move |token: String| async move {
+            client
+                .run(
+                    "mutation($id: ID!) { follow(input: { userId: $id }) { user { id } } }",
+                    json!({ "id": users[to].id }),
+                    Some(&token),
+                )
+                .await
+        })
     })
     .await?;
 
@@ -158,17 +176,21 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
         .map(|_| (rng.random_range(0..config.users), post_body(&mut rng)))
         .collect();
     let post_ids = in_parallel("posts", config, posts.iter(), |(author, body)| {
-        let create = client.run(
-            "mutation($body: String!) { createPost(input: { body: $body }) { post { id } } }",
-            json!({ "body": body }),
-            Some(&users[*author].token),
-        );
+        let create = as_user(client, &users[*author], move |token: String| async move {
+            client
+                .run(
+                    "mutation($body: String!) { createPost(input: { body: $body }) { post { id } } }",
+                    json!({ "body": body }),
+                    Some(&token),
+                )
+                .await
+        });
         async move { Ok(id_of(&create.await?["createPost"]["post"])) }
     })
     .await?;
     if let (Some((author, _)), Some(last)) = (posts.last(), post_ids.last()) {
         let follower = follows.iter().find(|(_, to)| to == author).map(|(f, _)| *f);
-        wait_for_feed(&client, &users[follower.unwrap_or(*author)], last).await?;
+        wait_for_feed(client, &users[follower.unwrap_or(*author)], last).await?;
     }
 
     let mut pairs = HashSet::with_capacity(config.likes);
@@ -178,14 +200,18 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
             rng.random_range(0..post_ids.len()),
         ));
     }
-    let (client, users, post_ids) = (&client, &users, &post_ids);
+    let post_ids = &post_ids;
     in_parallel("likes", config, pairs, |(user, post)| {
         once_replicated(move || {
-            client.run(
-                "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
-                json!({ "id": post_ids[post] }),
-                Some(&users[user].token),
-            )
+            as_user(client, &users[user], move |token: String| async move {
+                client
+                    .run(
+                        "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
+                        json!({ "id": post_ids[post] }),
+                        Some(&token),
+                    )
+                    .await
+            })
         })
     })
     .await?;
@@ -200,11 +226,14 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
         })
         .collect();
     in_parallel("comments", config, comments.iter(), |(user, post, body)| {
-        client.run(
-            "mutation($id: ID!, $body: String!) { addComment(input: { postId: $id, body: $body }) { comment { id } } }",
-            json!({ "id": post_ids[*post], "body": body }),
-            Some(&users[*user].token),
-        )
+        as_user(client, &users[*user], move |token: String| async move {
+            client.run(
+                "mutation($id: ID!, $body: String!) { addComment(input: { postId: $id, body: $body }) { comment { id } } }",
+                json!({ "id": post_ids[*post], "body": body }),
+                Some(&token),
+            )
+            .await
+        })
     })
     .await?;
     Ok(())
@@ -230,12 +259,37 @@ async fn sign_up(client: &GraphqlClient, n: usize) -> Result<User, ClientError> 
         Err(e) => return Err(e),
     };
     Ok(User {
+        n,
         id: id_of(&payload["user"]),
-        token: payload["accessToken"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        token: RwLock::new(
+            payload["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
     })
+}
+
+/// Runs `request` with `user`'s access token; if the token has expired (a big network
+/// takes longer to seed than a token lives), signs in again and runs it once more.
+async fn as_user<F, Fut>(
+    client: &GraphqlClient,
+    user: &User,
+    request: F,
+) -> Result<Value, ClientError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<Value, ClientError>>,
+{
+    match request(user.token()).await {
+        Err(e) if e.code() == Some("UNAUTHENTICATED") => {
+            let who = credentials(user.n);
+            let token = client.login(&who.handle, &who.password).await?;
+            token.clone_into(&mut user.token.write().unwrap_or_else(PoisonError::into_inner));
+            request(token).await
+        }
+        done => done,
+    }
 }
 
 /// Runs `request` again while it answers `NOT_FOUND`: social learns of posts from content's
@@ -262,17 +316,20 @@ async fn wait_for_feed(client: &GraphqlClient, user: &User, post: &str) -> Resul
     bar.enable_steady_tick(Duration::from_millis(200));
     let started = std::time::Instant::now();
     while started.elapsed() < PATIENCE {
-        let data = client
-            .run(
-                "{ feed(first: 100) { nodes { id } } }",
-                json!({}),
-                Some(&user.token),
-            )
-            .await
-            .map_err(|source| SeedError::Request {
-                step: "feed",
-                source,
-            })?;
+        let data = as_user(client, user, |token: String| async move {
+            client
+                .run(
+                    "{ feed(first: 100) { nodes { id } } }",
+                    json!({}),
+                    Some(&token),
+                )
+                .await
+        })
+        .await
+        .map_err(|source| SeedError::Request {
+            step: "feed",
+            source,
+        })?;
         let nodes = data["feed"]["nodes"].as_array().into_iter().flatten();
         if nodes.map(id_of).any(|id| id == post) {
             bar.finish_with_message("feeds caught up");
