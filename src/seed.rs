@@ -160,15 +160,12 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
         })
         .collect();
     in_parallel("follows", config, follows.iter().copied(), |(from, to)| {
-        as_user(client, &users[from], move |token: String| async move {
-            client
-                .run(
-                    "mutation($id: ID!) { follow(input: { userId: $id }) { user { id } } }",
-                    json!({ "id": users[to].id }),
-                    Some(&token),
-                )
-                .await
-        })
+        as_user(
+            client,
+            &users[from],
+            "mutation($id: ID!) { follow(input: { userId: $id }) { user { id } } }",
+            json!({ "id": users[to].id }),
+        )
     })
     .await?;
 
@@ -176,15 +173,12 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
         .map(|_| (rng.random_range(0..config.users), post_body(&mut rng)))
         .collect();
     let post_ids = in_parallel("posts", config, posts.iter(), |(author, body)| {
-        let create = as_user(client, &users[*author], move |token: String| async move {
-            client
-                .run(
-                    "mutation($body: String!) { createPost(input: { body: $body }) { post { id } } }",
-                    json!({ "body": body }),
-                    Some(&token),
-                )
-                .await
-        });
+        let create = as_user(
+            client,
+            &users[*author],
+            "mutation($body: String!) { createPost(input: { body: $body }) { post { id } } }",
+            json!({ "body": body }),
+        );
         async move { Ok(id_of(&create.await?["createPost"]["post"])) }
     })
     .await?;
@@ -203,15 +197,12 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
     let post_ids = &post_ids;
     in_parallel("likes", config, pairs, |(user, post)| {
         once_replicated(move || {
-            as_user(client, &users[user], move |token: String| async move {
-                client
-                    .run(
-                        "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
-                        json!({ "id": post_ids[post] }),
-                        Some(&token),
-                    )
-                    .await
-            })
+            as_user(
+                client,
+                &users[user],
+                "mutation($id: ID!) { likePost(input: { postId: $id }) { post { id } } }",
+                json!({ "id": post_ids[post] }),
+            )
         })
     })
     .await?;
@@ -226,14 +217,12 @@ pub async fn run(config: &SeedConfig) -> Result<(), SeedError> {
         })
         .collect();
     in_parallel("comments", config, comments.iter(), |(user, post, body)| {
-        as_user(client, &users[*user], move |token: String| async move {
-            client.run(
-                "mutation($id: ID!, $body: String!) { addComment(input: { postId: $id, body: $body }) { comment { id } } }",
-                json!({ "id": post_ids[*post], "body": body }),
-                Some(&token),
-            )
-            .await
-        })
+        as_user(
+            client,
+            &users[*user],
+            "mutation($id: ID!, $body: String!) { addComment(input: { postId: $id, body: $body }) { comment { id } } }",
+            json!({ "id": post_ids[*post], "body": body }),
+        )
     })
     .await?;
     Ok(())
@@ -270,23 +259,23 @@ async fn sign_up(client: &GraphqlClient, n: usize) -> Result<User, ClientError> 
     })
 }
 
-/// Runs `request` with `user`'s access token; if the token has expired (a big network
-/// takes longer to seed than a token lives), signs in again and runs it once more.
-async fn as_user<F, Fut>(
+/// Runs `query` as `user`; if the user's access token has expired (a big network takes
+/// longer to seed than a token lives), signs in again and runs it once more.
+async fn as_user(
     client: &GraphqlClient,
     user: &User,
-    request: F,
-) -> Result<Value, ClientError>
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<Value, ClientError>>,
-{
-    match request(user.token()).await {
+    query: &str,
+    variables: Value,
+) -> Result<Value, ClientError> {
+    match client
+        .run(query, variables.clone(), Some(&user.token()))
+        .await
+    {
         Err(e) if e.code() == Some("UNAUTHENTICATED") => {
             let who = credentials(user.n);
             let token = client.login(&who.handle, &who.password).await?;
             token.clone_into(&mut user.token.write().unwrap_or_else(PoisonError::into_inner));
-            request(token).await
+            client.run(query, variables, Some(&token)).await
         }
         done => done,
     }
@@ -316,15 +305,12 @@ async fn wait_for_feed(client: &GraphqlClient, user: &User, post: &str) -> Resul
     bar.enable_steady_tick(Duration::from_millis(200));
     let started = std::time::Instant::now();
     while started.elapsed() < PATIENCE {
-        let data = as_user(client, user, |token: String| async move {
-            client
-                .run(
-                    "{ feed(first: 100) { nodes { id } } }",
-                    json!({}),
-                    Some(&token),
-                )
-                .await
-        })
+        let data = as_user(
+            client,
+            user,
+            "{ feed(first: 100) { nodes { id } } }",
+            json!({}),
+        )
         .await
         .map_err(|source| SeedError::Request {
             step: "feed",
