@@ -27,8 +27,8 @@ pub use types::{Post, User};
 pub type SocialSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema around the social operations, with its loaders on the kit's
-/// [`BATCH_WINDOW`] (3 ms: the default 1 ms may split a level of more than 32 items in
-/// two batches, so that a page of 50 would cost more than a page of 5).
+/// [`BATCH_WINDOW`] (the default 1 ms may split a level of more than 32 items in two
+/// batches, so that a page of 50 would cost more than a page of 5).
 pub fn build(social: Arc<Social>) -> SocialSchema {
     let db = social.db.clone();
     builder()
